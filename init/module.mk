@@ -1,0 +1,1 @@
+# init: see README.md

@@ -1,0 +1,1 @@
+# lib: see README.md

@@ -1,0 +1,1 @@
+# wsl: see README.md

@@ -1,3 +1,8 @@
 # lib/: every lib/<part>/*.c goes into libopenwsl.a (built for the host and,
 # with musl, for the guest); lib/<part>/tests/ holds its tests.  The rules
 # are in the top GNUmakefile because the host and guest sides share them.
+
+# vhdx-tool: lets the VHDX test scripts drive the library (not a test itself).
+VHDX_TOOL := $(O)/tests/lib/vhdx/vhdx-tool
+$(eval $(call host_program,$(VHDX_TOOL),lib/vhdx/tests/vhdx-tool.c $(HOST_LIB)))
+all: $(VHDX_TOOL)

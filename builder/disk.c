@@ -16,6 +16,7 @@
 
 #include <archive_entry.h>
 
+#include "builder.h"
 #include "disk_fs.h"
 #include "mkwslimage.h"
 #include "outfile.h"
@@ -23,11 +24,7 @@
 #define TAR_READ_BLOCK	(1U << 20)
 #define SEED_SAMPLE	(64U * 1024)	/* bytes of the input hashed from each end */
 
-struct disk_args {
-	const char *from, *out, *label, *seed;
-	uint64_t size;
-	enum disk_format format;
-};
+#define disk_args builder_disk_request
 
 static void disk_usage(FILE *out)
 {
@@ -289,22 +286,21 @@ static int build(const struct disk_args *args, struct archive *a, struct archive
 	return ret;
 }
 
-static int disk_main(int argc, char **argv)
+int builder_make_disk(const struct builder_disk_request *req)
 {
-	struct disk_args args;
+	struct disk_args args = *req;
 	struct archive_entry *first;
 	struct outfile out;
 	struct archive *a;
 	uint64_t seed;
 	int64_t epoch;
-	int fd, r, ret = parse_args(argc, argv, &args);
+	int fd, r, ret = 1;
 
-	if (ret >= 0)
-		return ret;
+	if (!args.size)
+		args.size = DISK_DEFAULT_SIZE;
 	a = open_tarball(args.from, &fd);
 	if (!a)
 		return 1;
-	ret = 1;
 	r = archive_read_next_header(a, &first);
 	if (r == ARCHIVE_EOF) {
 		pr_err("%s: the archive has no entries", args.from);
@@ -327,6 +323,16 @@ out_archive:
 	if (fd != STDIN_FILENO)
 		close(fd);
 	return ret;
+}
+
+static int disk_main(int argc, char **argv)
+{
+	struct disk_args args;
+	int ret = parse_args(argc, argv, &args);
+
+	if (ret >= 0)
+		return ret;
+	return builder_make_disk(&args);
 }
 
 BUILDER_COMMAND(disk, "disk", "write a distro tarball into a new ext4 VHDX (or raw) disk",

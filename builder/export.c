@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <string.h>
 
+#include "builder.h"
 #include "disk_fs.h"
 #include "mkwslimage.h"
 #include "outfile.h"
@@ -49,14 +50,19 @@ static int set_filter(struct archive *a, const char *out)
 	return -2;
 }
 
-static int export_to(struct disk *d, const char *out_path)
+/* FORMAT ("tar.gz"...) or, when NULL, OUT_PATH's name picks the compression. */
+static int export_to(struct disk *d, const char *out_path, const char *format)
 {
 	struct archive *a = archive_write_new();
+	char as_name[32];
 	struct outfile out;
 	ext2_filsys fs;
 	uint64_t entries = 0;
 	errcode_t err;
-	int ret, filter = a ? set_filter(a, out_path) : -1;
+	int ret, filter;
+
+	snprintf(as_name, sizeof(as_name), ".%.20s", format ? format : "");
+	filter = a ? set_filter(a, format ? as_name : out_path) : -1;
 
 	if (filter == -2) {
 		archive_write_free(a);
@@ -108,10 +114,8 @@ static int export_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char err[DISK_ERROR_MAX];
 	const char *out = NULL;
-	struct disk *d;
-	int opt, ret;
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
 		switch (opt) {
@@ -130,13 +134,43 @@ static int export_main(int argc, char **argv)
 		pr_err("expected one DISK and --out FILE (try --help)");
 		return 2;
 	}
-	if (disk_open(argv[optind], DISK_OPEN_READ_ONLY, &d, err)) {
+	return builder_export_disk(argv[optind], out, NULL);
+}
+
+int builder_export_disk(const char *disk, const char *out, const char *format)
+{
+	char err[DISK_ERROR_MAX];
+	struct disk *d;
+	int ret;
+
+	if (disk_open(disk, DISK_OPEN_READ_ONLY, &d, err)) {
 		pr_err("%s", err);
 		return 1;
 	}
-	ret = export_to(d, out);
+	ret = export_to(d, out, format);
 	disk_close(d, NULL);
 	return ret;
+}
+
+int builder_check_disk(const char *disk)
+{
+	char err[DISK_ERROR_MAX];
+	struct disk *d;
+	ext2_filsys fs;
+	errcode_t e;
+
+	if (disk_open(disk, DISK_OPEN_READ_ONLY, &d, err)) {
+		pr_err("%s", err);
+		return 1;
+	}
+	disk_io_attach(d);
+	e = ext2fs_open2("disk", NULL, EXT2_FLAG_64BITS, 0, 0, disk_io_manager, &fs);
+	if (e)
+		pr_err("%s: no ext4 filesystem in it: %s", disk, disk_fs_strerror(e));
+	else
+		ext2fs_close_free(&fs);
+	disk_close(d, NULL);
+	return e ? 1 : 0;
 }
 
 BUILDER_COMMAND(export, "export", "write a distro disk's files back into a tarball", export_main);

@@ -12,8 +12,6 @@
 extern const struct builder_command __start_builder_commands[] __attribute__((weak));
 extern const struct builder_command __stop_builder_commands[] __attribute__((weak));
 
-const char *builder_prog = "mkwslimage";
-
 static void usage(FILE *out)
 {
 	const struct builder_command *c;

@@ -6,6 +6,8 @@
 
 #include "mkwslimage.h"
 
+const char *builder_prog = "mkwslimage";
+
 void pr_err(const char *fmt, ...)
 {
 	va_list ap;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * wsl: the user's command.  Spelled like wsl.exe: run a command (or the
- * login shell) in a distro, list distros, terminate one, shut the VM down.
+ * wsl: the user's command, spelled like wsl.exe.  Runs a command (or the
+ * login shell) in a distro inside the user's utility VM, started on demand;
+ * manages the distro store; stops the VM.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -9,151 +10,162 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "client.h"
-
-#define WSL_VERSION "0.1.0"
+#include "../builder/builder.h"
+#include "commands.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: wsl [-d NAME] [-u USER] [--cd DIR] [-- COMMAND [ARGS...]]\n"
-		"       wsl -l [-v] | --terminate NAME | --shutdown | --version\n"
+		"       wsl COMMAND-OPTION ...\n"
 		"\n"
 		"Runs COMMAND (default: the user's login shell) in distro NAME (default:\n"
-		"the default distro), on a terminal when stdin is one, else on pipes.\n"
-		"The exit status is the command's (128 + N when killed by signal N).\n"
+		"the default distro) inside the user's utility VM, which starts on demand\n"
+		"and stops after vmIdleTimeout with nothing running.  The exit status is\n"
+		"the command's (128 + N when killed by signal N).  A terminal on stdin\n"
+		"gives the command a pty; otherwise it gets pipes.\n"
 		"\n"
-		"  -d, --distribution NAME  the distro to run in\n"
-		"  -u, --user USER          run as USER (default: the distro's default user)\n"
-		"      --cd DIR             start in DIR (default: the user's home)\n"
-		"  -l, --list               list the distros of the running VM\n"
-		"  -v, --verbose            with --list: show state too\n"
-		"  -t, --terminate NAME     stop every process of NAME and unmount it\n"
-		"      --shutdown           stop every distro and the VM\n"
-		"      --vm-socket PATH     the VM's vsock socket (default: $WSL_VM_SOCKET)\n"
-		"      --version            show the version\n"
-		"  -h, --help               show this help\n");
+		"  -d, --distribution NAME      the distro to run in\n"
+		"  -u, --user USER              run as USER (default: the distro's default user)\n"
+		"      --cd DIR                 start in DIR (default: the user's home)\n"
+		"\n"
+		"Distros:\n"
+		"      --import NAME DIR TARBALL [--version 1|2]\n"
+		"                               make a distro from a tarball ('-' = stdin);\n"
+		"                               its disk (or root, version 1) goes in DIR\n"
+		"      --import-in-place NAME DISK.vhdx\n"
+		"                               register an existing ext4 VHDX as is\n"
+		"      --export NAME FILE [--format tar|tar.gz|tar.xz|vhd]\n"
+		"      --unregister NAME        forget NAME and delete its disk\n"
+		"  -l, --list [-v] [--json]     list distros (-v: state and version)\n"
+		"  -s, --set-default NAME       make NAME the default distro\n"
+		"  -t, --terminate NAME         stop every process of NAME\n"
+		"      --shutdown               stop every distro and the VM\n"
+		"      --status                 the default distro, the VM, the config\n"
+		"      --version                versions of wsl and its protocol\n"
+		"  -h, --help                   show this help\n"
+		"\n"
+		"Configuration: $XDG_CONFIG_HOME/wsl/config ([wsl2] memory, processors,\n"
+		"kernel, initramfs, kernelCommandLine, vmIdleTimeout, ...).\n");
 }
 
-struct list_state {
-	int verbose;
+enum {
+	OPT_CD = 256, OPT_IMPORT, OPT_IMPORT_IN_PLACE, OPT_EXPORT, OPT_UNREGISTER, OPT_SHUTDOWN,
+	OPT_STATUS, OPT_VERSION, OPT_FORMAT, OPT_SET_VERSION_ARG, OPT_JSON,
 };
 
-static void print_distro(const struct proto_distro *d, void *arg)
+/*
+ * Running a command, options end at its first word ("+"): wsl -d x ls -l.
+ * A management command takes options anywhere: wsl --export x f --format vhd.
+ */
+static const char *optstring(int argc, char **argv)
 {
-	const struct list_state *s = arg;
+	static const char *const commands[] = {
+		"--import", "--import-in-place", "--export", "--unregister", "--list", "-l",
+		"--set-default", "-s", "--terminate", "-t", "--shutdown", "--status",
+	};
 
-	if (s->verbose)
-		printf("  %-24s %s\n", d->name,
-		       d->state == PROTO_DISTRO_RUNNING ? "Running" : "Stopped");
-	else
-		printf("%s\n", d->name);
-}
-
-static int do_list(struct guest_conn *c, int verbose)
-{
-	struct list_state s = { verbose };
-	struct proto_buf b = { 0 };
-	struct proto_msg m;
-	int ret;
-
-	proto_put_empty(&b, PROTO_LIST_DISTROS, c->next_id++);
-	ret = guest_request(c, &b, &m);
-	proto_buf_free(&b);
-	if (ret)
-		return 1;
-	if (verbose)
-		printf("  %-24s %s\n", "NAME", "STATE");
-	if (proto_get_distro_list(&m, print_distro, &s)) {
-		fprintf(stderr, "wsl: the guest sent a malformed distro list\n");
-		return 1;
-	}
-	return 0;
-}
-
-/* TERMINATE_DISTRO or SHUTDOWN, answered OK or ERROR. */
-static int do_simple(struct guest_conn *c, uint32_t type, const char *name)
-{
-	struct proto_buf b = { 0 };
-	struct proto_msg m;
-	int ret;
-
-	if (name)
-		proto_put_string_msg(&b, type, c->next_id++, name);
-	else
-		proto_put_empty(&b, type, c->next_id++);
-	ret = guest_request(c, &b, &m);
-	proto_buf_free(&b);
-	if (ret)
-		return 1;
-	if (m.type == PROTO_ERROR) {
-		guest_print_error(&m);
-		return 1;
-	}
-	return 0;
+	for (size_t i = 0; argc > 1 && i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i]))
+			return "d:u:lvs:t:h";
+	return "+d:u:lvs:t:h";
 }
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CD = 256, OPT_SHUTDOWN, OPT_VM_SOCKET, OPT_VERSION };
 	static const struct option options[] = {
 		{ "distribution", required_argument, NULL, 'd' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "cd", required_argument, NULL, OPT_CD },
+		{ "import", no_argument, NULL, OPT_IMPORT },
+		{ "import-in-place", no_argument, NULL, OPT_IMPORT_IN_PLACE },
+		{ "export", no_argument, NULL, OPT_EXPORT },
+		{ "unregister", required_argument, NULL, OPT_UNREGISTER },
 		{ "list", no_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "set-default", required_argument, NULL, 's' },
 		{ "terminate", required_argument, NULL, 't' },
 		{ "shutdown", no_argument, NULL, OPT_SHUTDOWN },
-		{ "vm-socket", required_argument, NULL, OPT_VM_SOCKET },
-		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "status", no_argument, NULL, OPT_STATUS },
+		{ "version", optional_argument, NULL, OPT_VERSION },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_options run = { .use_pty = -1, .env = NULL };
-	const char *socket_path = getenv("WSL_VM_SOCKET"), *terminate = NULL;
-	int list = 0, verbose = 0, shutdown = 0, opt, status;
-	struct guest_conn c;
+	struct wsl_context ctx = { 0 };
+	struct run_options run = { .use_pty = -1 };
+	const char *name_arg = NULL, *format = NULL, *version_arg = NULL;
+	int action = 0, opt, verbose = 0, json = 0;
 
-	/* "+": options end at the first word of the command. */
-	while ((opt = getopt_long(argc, argv, "+d:u:lvt:h", options, NULL)) != -1) {
+	builder_prog = "wsl";
+
+	while ((opt = getopt_long(argc, argv, optstring(argc, argv), options, NULL)) != -1) {
 		switch (opt) {
 		case 'd': run.distro = optarg; break;
 		case 'u': run.user = optarg; break;
 		case OPT_CD: run.cwd = optarg; break;
-		case 'l': list = 1; break;
 		case 'v': verbose = 1; break;
-		case 't': terminate = optarg; break;
-		case OPT_SHUTDOWN: shutdown = 1; break;
-		case OPT_VM_SOCKET: socket_path = optarg; break;
-		case OPT_VERSION: printf("wsl %s (protocol %d)\n", WSL_VERSION, PROTO_VERSION); return 0;
+		case OPT_JSON: json = 1; break;
+		case OPT_FORMAT: format = optarg; break;
+		case OPT_VERSION:
+			/* --version alone shows ours; --version N goes with --import. */
+			if (optarg || (optind < argc && argv[optind][0] != '-' && action)) {
+				version_arg = optarg ? optarg : argv[optind++];
+				break;
+			}
+			action = action ? action : OPT_VERSION;
+			break;
+		case OPT_UNREGISTER: case 's': case 't':
+			name_arg = optarg;
+			/* fallthrough */
+		case OPT_IMPORT: case OPT_IMPORT_IN_PLACE: case OPT_EXPORT: case 'l':
+		case OPT_SHUTDOWN: case OPT_STATUS:
+			if (action && action != OPT_VERSION) {
+				fprintf(stderr, "wsl: one command at a time (try --help)\n");
+				return 2;
+			}
+			action = opt;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!socket_path || !*socket_path) {
-		fprintf(stderr, "wsl: no VM to talk to: pass --vm-socket or set WSL_VM_SOCKET\n");
+	if (context_init(&ctx))
 		return 1;
-	}
-	if (guest_connect(&c, socket_path, PROTO_PORT))
-		return 1;
-	if (list)
-		status = do_list(&c, verbose);
-	else if (terminate)
-		status = do_simple(&c, PROTO_TERMINATE_DISTRO, terminate);
-	else if (shutdown)
-		status = do_simple(&c, PROTO_SHUTDOWN, NULL);
-	else {
-		static char *term_env[2];
-
-		/* The terminal type is the one thing of our environment that must carry over. */
-		if (getenv("TERM") && asprintf(&term_env[0], "TERM=%s", getenv("TERM")) > 0)
-			run.env = term_env;
+	switch (action) {
+	case OPT_IMPORT:
+		if (argc - optind != 3)
+			break;
+		return cmd_import(&ctx, argv[optind], argv[optind + 1], argv[optind + 2],
+				  version_arg ? atoi(version_arg) : 2);
+	case OPT_IMPORT_IN_PLACE:
+		if (argc - optind != 2)
+			break;
+		return cmd_import_in_place(&ctx, argv[optind], argv[optind + 1]);
+	case OPT_EXPORT:
+		if (argc - optind != 2)
+			break;
+		return cmd_export(&ctx, argv[optind], argv[optind + 1], format);
+	case OPT_UNREGISTER:
+		return cmd_unregister(&ctx, name_arg);
+	case 'l':
+		return cmd_list(&ctx, verbose, json);
+	case 's':
+		return cmd_set_default(&ctx, name_arg);
+	case 't':
+		return cmd_terminate(&ctx, name_arg);
+	case OPT_SHUTDOWN:
+		return cmd_shutdown(&ctx);
+	case OPT_STATUS:
+		return cmd_status(&ctx);
+	case OPT_VERSION:
+		return cmd_version();
+	case 0:
 		run.argc = argc - optind;
 		run.argv = argv + optind;
-		status = guest_run(&c, &run);
-		if (status < 0)
-			status = 1;
+		return cmd_run(&ctx, &run);
 	}
-	guest_close(&c);
-	return status;
+	fprintf(stderr, "wsl: wrong number of arguments (try --help)\n");
+	return 2;
 }

@@ -1,0 +1,54 @@
+#!/bin/bash
+# wsl's distro store, without a VM: import, list, export, set-default,
+# import-in-place, unregister, and the errors a user meets first.
+set -u
+. "$(dirname "$0")/../../tests/lib.sh"
+wsl=$PWD/${O:-build}/bin/wsl
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export XDG_DATA_HOME=$tmp/data XDG_CONFIG_HOME=$tmp/config XDG_RUNTIME_DIR=$tmp/run
+mkdir -p "$XDG_RUNTIME_DIR"
+unset WSL_VM_SOCKET
+
+rootfs-templates/tiny.sh "$tmp/tiny.tar.gz" tiny
+t_check "--import makes the distro's VHDX in DIR" \
+	sh -c "'$wsl' --import tiny '$tmp/distros/tiny' '$tmp/tiny.tar.gz' && test -s '$tmp/distros/tiny/ext4.vhdx'"
+t_check "the VHDX passes qemu-img check" qemu-img check -q "$tmp/distros/tiny/ext4.vhdx"
+t_check "the first distro becomes the default" test "$("$wsl" -l)" = "tiny (default)"
+t_check "-l -v shows name, state and version" \
+	sh -c "'$wsl' -l -v | grep -Eq '^\* tiny +Stopped +2\$'"
+t_check "-l --json is JSON" sh -c "'$wsl' -l --json | grep -q '\"name\": \"tiny\", \"state\": \"Stopped\", \"version\": 2, \"default\": true'"
+
+"$wsl" --import tiny "$tmp/distros/again" "$tmp/tiny.tar.gz" 2>"$tmp/err"
+t_check "importing a name twice is refused, naming it" sh -c "test $? -ne 0 && grep -q \"'tiny' already exists\" '$tmp/err'"
+"$wsl" --import "bad/name" "$tmp/distros/bad" "$tmp/tiny.tar.gz" 2>"$tmp/err"
+t_check "a bad name is refused" sh -c "test $? -ne 0 && grep -q 'cannot name a distro' '$tmp/err'"
+head -c 1000 "$tmp/tiny.tar.gz" >"$tmp/truncated.tar.gz"
+"$wsl" --import broken "$tmp/distros/broken" "$tmp/truncated.tar.gz" 2>"$tmp/err"
+t_check "a truncated tarball fails and registers nothing" sh -c "
+	test $? -ne 0 && ! '$wsl' -l | grep -q broken && test ! -e '$tmp/distros/broken/ext4.vhdx'"
+
+t_check "--export writes a tarball with the same entries" sh -c "
+	'$wsl' --export tiny '$tmp/out.tar.gz' &&
+	tar tzf '$tmp/tiny.tar.gz' | sed 's|^\./||; s|/\$||' | grep -v '^\$' | sort >'$tmp/a' &&
+	tar tzf '$tmp/out.tar.gz' | sed 's|^\./||; s|/\$||' | grep -v '^\$' | grep -v '^lost+found' | sort >'$tmp/b' &&
+	diff '$tmp/a' '$tmp/b'"
+t_check "--export --format vhd copies the disk" sh -c "
+	'$wsl' --export tiny '$tmp/copy.vhdx' --format vhd && cmp '$tmp/copy.vhdx' '$tmp/distros/tiny/ext4.vhdx'"
+t_check "--import-in-place registers an existing VHDX" sh -c "
+	'$wsl' --import-in-place second '$tmp/copy.vhdx' && '$wsl' -l | grep -qx second"
+"$wsl" --import-in-place third "$tmp/tiny.tar.gz" 2>"$tmp/err"
+t_check "--import-in-place refuses what is not a disk" sh -c "test $? -ne 0 && test -s '$tmp/err'"
+t_check "--set-default moves the default" sh -c "
+	'$wsl' --set-default second && '$wsl' -l | grep -qx 'second (default)'"
+t_check "--unregister forgets the distro and deletes its disk" sh -c "
+	'$wsl' --unregister tiny && ! '$wsl' -l | grep -q '^tiny' && test ! -e '$tmp/distros/tiny/ext4.vhdx'"
+"$wsl" -d nosuch -- true 2>"$tmp/err"
+t_check "an unknown distro is a clear error" sh -c "test $? -ne 0 && grep -q \"no distro named 'nosuch'\" '$tmp/err'"
+if [ ! -w /dev/kvm ]; then
+	"$wsl" -d second -- true 2>"$tmp/err"
+	t_check "no /dev/kvm is a clear error that says what to do" \
+		sh -c "test $? -ne 0 && grep -q '/dev/kvm' '$tmp/err'"
+fi
+t_check "--status reports" sh -c "'$wsl' --status | grep -q '^Default distribution: second'"
+t_done

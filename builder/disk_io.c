@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * An ext2fs io_manager on top of a disk image: every block libext2fs reads
- * or writes goes through the VHDX (or raw) library.  One disk at a time.
+ * or writes goes through a block cache (disk_cache.c) to the VHDX (or raw)
+ * library.  One disk at a time.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "disk_cache.h"
 #include "disk_fs.h"
 #include "mkwslimage.h"
 
@@ -32,38 +34,73 @@ const char *disk_fs_strerror(errcode_t err)
 	return error_message(err);
 }
 
+/* What a channel holds: the disk, and the block cache in front of it. */
+struct dio {
+	struct disk *disk;
+	struct block_cache *cache;
+};
+
 static errcode_t dio_open(const char *name, int flags, io_channel *channel)
 {
+	struct dio *dio;
 	io_channel io;
 
 	if (!attached)
 		return EXT2_ET_BAD_DEVICE_NAME;
 	io = calloc(1, sizeof(*io));
-	if (!io)
+	dio = calloc(1, sizeof(*dio));
+	if (!io || !dio || !(io->name = strdup(name))) {
+		free(io);
+		free(dio);
 		return EXT2_ET_NO_MEMORY;
+	}
 	io->magic = EXT2_ET_MAGIC_IO_CHANNEL;
 	io->manager = disk_io_manager;
-	io->name = strdup(name);
 	io->block_size = 1024;
 	io->refcount = 1;
 	/* Blocks never written read back as zeros: mke2fs-style tools may rely on it. */
 	io->flags = CHANNEL_FLAGS_DISCARD_ZEROES;
-	io->private_data = attached;
-	if (!io->name) {
-		free(io);
-		return EXT2_ET_NO_MEMORY;
-	}
+	dio->disk = attached;
+	io->private_data = dio;
 	*channel = io;
+	return 0;
+}
+
+/* The cache for the channel's current block size, writing back an older one. */
+static errcode_t dio_cache(io_channel io, struct block_cache **out)
+{
+	struct dio *dio = io->private_data;
+	int ret;
+
+	if (dio->cache && cache_block_size(dio->cache) != (uint32_t)io->block_size) {
+		ret = cache_write_back(dio->cache);
+		if (ret)
+			return disk_failed(dio->disk, ret);
+		cache_free(dio->cache);
+		dio->cache = NULL;
+	}
+	if (!dio->cache)
+		dio->cache = cache_new(dio->disk, io->block_size, DISK_CACHE_BLOCKS);
+	if (!dio->cache)
+		return EXT2_ET_NO_MEMORY;
+	*out = dio->cache;
 	return 0;
 }
 
 static errcode_t dio_close(io_channel io)
 {
+	struct dio *dio = io->private_data;
+	int ret = 0;
+
 	if (--io->refcount > 0)
 		return 0;
+	if (dio->cache)
+		ret = cache_write_back(dio->cache);
+	cache_free(dio->cache);
 	free(io->name);
 	free(io);
-	return 0;
+	free(dio);
+	return ret ? -ret : 0;
 }
 
 static errcode_t dio_set_blksize(io_channel io, int blksize)
@@ -72,27 +109,56 @@ static errcode_t dio_set_blksize(io_channel io, int blksize)
 	return 0;
 }
 
-/* count > 0: blocks; count < 0: bytes (libext2fs's convention). */
-static size_t io_bytes(io_channel io, int count)
+/* Byte-addressed I/O passes the cache, after the blocks it overlaps are written back. */
+static errcode_t dio_bytes(io_channel io, uint64_t offset, size_t len, void *rbuf,
+			   const void *wbuf)
 {
-	return count < 0 ? (size_t)-count : (size_t)count * io->block_size;
+	struct dio *dio = io->private_data;
+	struct block_cache *c;
+	errcode_t err = dio_cache(io, &c);
+	int ret;
+
+	if (err)
+		return err;
+	ret = cache_drop_range(c, offset, len, 1);
+	if (!ret)
+		ret = rbuf ? disk_read(dio->disk, rbuf, len, offset)
+			   : disk_write(dio->disk, wbuf, len, offset);
+	return ret ? disk_failed(dio->disk, ret) : 0;
 }
 
+/* count > 0: blocks; count < 0: bytes (libext2fs's convention). */
 static errcode_t dio_read_blk64(io_channel io, unsigned long long block, int count, void *data)
 {
-	struct disk *d = io->private_data;
-	int ret = disk_read(d, data, io_bytes(io, count), block * io->block_size);
+	struct dio *dio = io->private_data;
+	struct block_cache *c;
+	errcode_t err;
+	int ret;
 
-	return ret ? disk_failed(d, ret) : 0;
+	if (count < 0)
+		return dio_bytes(io, block * io->block_size, -count, data, NULL);
+	err = dio_cache(io, &c);
+	if (err)
+		return err;
+	ret = cache_read(c, block, count, data);
+	return ret ? disk_failed(dio->disk, ret) : 0;
 }
 
 static errcode_t dio_write_blk64(io_channel io, unsigned long long block, int count,
 				 const void *data)
 {
-	struct disk *d = io->private_data;
-	int ret = disk_write(d, data, io_bytes(io, count), block * io->block_size);
+	struct dio *dio = io->private_data;
+	struct block_cache *c;
+	errcode_t err;
+	int ret;
 
-	return ret ? disk_failed(d, ret) : 0;
+	if (count < 0)
+		return dio_bytes(io, block * io->block_size, -count, NULL, data);
+	err = dio_cache(io, &c);
+	if (err)
+		return err;
+	ret = cache_write(c, block, count, data);
+	return ret ? disk_failed(dio->disk, ret) : 0;
 }
 
 static errcode_t dio_read_blk(io_channel io, unsigned long block, int count, void *data)
@@ -107,26 +173,28 @@ static errcode_t dio_write_blk(io_channel io, unsigned long block, int count, co
 
 static errcode_t dio_write_byte(io_channel io, unsigned long offset, int size, const void *data)
 {
-	struct disk *d = io->private_data;
-	int ret = disk_write(d, data, size, offset);
-
-	return ret ? disk_failed(d, ret) : 0;
+	return dio_bytes(io, offset, size, NULL, data);
 }
 
 static errcode_t dio_flush(io_channel io)
 {
-	struct disk *d = io->private_data;
-	int ret = disk_flush(d);
+	struct dio *dio = io->private_data;
+	int ret = dio->cache ? cache_write_back(dio->cache) : 0;
 
-	return ret ? disk_failed(d, ret) : 0;
+	if (!ret)
+		ret = disk_flush(dio->disk);
+	return ret ? disk_failed(dio->disk, ret) : 0;
 }
 
 static errcode_t dio_discard(io_channel io, unsigned long long block, unsigned long long count)
 {
-	struct disk *d = io->private_data;
-	int ret = disk_discard(d, block * io->block_size, count * io->block_size);
+	struct dio *dio = io->private_data;
+	uint64_t offset = block * io->block_size, len = count * io->block_size;
+	int ret = dio->cache ? cache_drop_range(dio->cache, offset, len, 0) : 0;
 
-	return ret ? disk_failed(d, ret) : 0;
+	if (!ret)
+		ret = disk_discard(dio->disk, offset, len);
+	return ret ? disk_failed(dio->disk, ret) : 0;
 }
 
 static errcode_t dio_set_option(io_channel io, const char *option, const char *arg)

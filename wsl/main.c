@@ -33,6 +33,10 @@ static void usage(FILE *out)
 		"      --import NAME DIR TARBALL [--version 1|2]\n"
 		"                               make a distro from a tarball ('-' = stdin);\n"
 		"                               its disk (or root, version 1) goes in DIR\n"
+		"      --install --from-file PKG [--name NAME]\n"
+		"                               sideload a distro package: a tarball with\n"
+		"                               /etc/wsl-distribution.conf ([oobe] defaultName,\n"
+		"                               defaultUid)\n"
 		"      --import-in-place NAME DISK.vhdx\n"
 		"                               register an existing ext4 VHDX as is\n"
 		"      --export NAME FILE [--format tar|tar.gz|tar.xz|vhd]\n"
@@ -51,7 +55,7 @@ static void usage(FILE *out)
 
 enum {
 	OPT_CD = 256, OPT_IMPORT, OPT_IMPORT_IN_PLACE, OPT_EXPORT, OPT_UNREGISTER, OPT_SHUTDOWN,
-	OPT_STATUS, OPT_VERSION, OPT_FORMAT, OPT_SET_VERSION_ARG, OPT_JSON,
+	OPT_STATUS, OPT_VERSION, OPT_FORMAT, OPT_JSON, OPT_INSTALL, OPT_FROM_FILE, OPT_NAME,
 };
 
 /*
@@ -62,7 +66,7 @@ static const char *optstring(int argc, char **argv)
 {
 	static const char *const commands[] = {
 		"--import", "--import-in-place", "--export", "--unregister", "--list", "-l",
-		"--set-default", "-s", "--terminate", "-t", "--shutdown", "--status",
+		"--set-default", "-s", "--terminate", "-t", "--shutdown", "--status", "--install",
 	};
 
 	for (size_t i = 0; argc > 1 && i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -90,12 +94,16 @@ int main(int argc, char **argv)
 		{ "status", no_argument, NULL, OPT_STATUS },
 		{ "version", optional_argument, NULL, OPT_VERSION },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "install", no_argument, NULL, OPT_INSTALL },
+		{ "from-file", required_argument, NULL, OPT_FROM_FILE },
+		{ "name", required_argument, NULL, OPT_NAME },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct wsl_context ctx = { 0 };
 	struct run_options run = { .use_pty = -1 };
-	const char *name_arg = NULL, *format = NULL, *version_arg = NULL;
+	const char *name_arg = NULL, *format = NULL, *version_arg = NULL, *from_file = NULL;
+	const char *install_name = NULL;
 	int action = 0, opt, verbose = 0, json = 0;
 
 	builder_prog = "wsl";
@@ -108,6 +116,8 @@ int main(int argc, char **argv)
 		case 'v': verbose = 1; break;
 		case OPT_JSON: json = 1; break;
 		case OPT_FORMAT: format = optarg; break;
+		case OPT_FROM_FILE: from_file = optarg; break;
+		case OPT_NAME: install_name = optarg; break;
 		case OPT_VERSION:
 			/* --version alone shows ours; --version N goes with --import. */
 			if (optarg || (optind < argc && argv[optind][0] != '-' && action)) {
@@ -119,7 +129,7 @@ int main(int argc, char **argv)
 		case OPT_UNREGISTER: case 's': case 't':
 			name_arg = optarg;
 			/* fallthrough */
-		case OPT_IMPORT: case OPT_IMPORT_IN_PLACE: case OPT_EXPORT: case 'l':
+		case OPT_IMPORT: case OPT_IMPORT_IN_PLACE: case OPT_EXPORT: case 'l': case OPT_INSTALL:
 		case OPT_SHUTDOWN: case OPT_STATUS:
 			if (action && action != OPT_VERSION) {
 				fprintf(stderr, "wsl: one command at a time (try --help)\n");
@@ -149,6 +159,13 @@ int main(int argc, char **argv)
 		return cmd_export(&ctx, argv[optind], argv[optind + 1], format);
 	case OPT_UNREGISTER:
 		return cmd_unregister(&ctx, name_arg);
+	case OPT_INSTALL:
+		if (!from_file || argc != optind) {
+			fprintf(stderr, "wsl: --install needs --from-file PKG (online installs "
+					"are not possible here)\n");
+			return 2;
+		}
+		return cmd_install(&ctx, from_file, install_name);
 	case 'l':
 		return cmd_list(&ctx, verbose, json);
 	case 's':

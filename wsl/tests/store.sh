@@ -50,5 +50,18 @@ if [ ! -w /dev/kvm ]; then
 	t_check "no /dev/kvm is a clear error that says what to do" \
 		sh -c "test $? -ne 0 && grep -q '/dev/kvm' '$tmp/err'"
 fi
+# A distro package: the tiny rootfs with /etc/wsl-distribution.conf.
+mkdir "$tmp/pkg"
+tar -C "$tmp/pkg" -xzf "$tmp/tiny.tar.gz"
+printf '[oobe]\ndefaultName = Sideloaded\ndefaultUid = 1000\n[shortcut]\nicon = /x.ico\n' \
+	>"$tmp/pkg/etc/wsl-distribution.conf"
+tar -C "$tmp/pkg" -cJf "$tmp/tiny.wsl" .
+t_check "--install --from-file sideloads a package under its own name and user" sh -c "
+	'$wsl' --install --from-file '$tmp/tiny.wsl' &&
+	grep -qx default_user=alice '$XDG_DATA_HOME/openwsl/distros/Sideloaded/distro.conf' &&
+	test -s '$XDG_DATA_HOME/openwsl/disks/Sideloaded/ext4.vhdx'"
+"$wsl" --install --from-file "$tmp/tiny.tar.gz" 2>"$tmp/err"
+t_check "a tarball without wsl-distribution.conf is not a package" \
+	sh -c "test $? -ne 0 && grep -q 'not a distro package' '$tmp/err'"
 t_check "--status reports" sh -c "'$wsl' --status | grep -q '^Default distribution: second'"
 t_done

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "proto.h"
+#include "reclaim.h"
 
 static int warn_bad(void (*warn)(const char *msg), const char *key, const char *value,
 		    const char *why)
@@ -116,6 +117,26 @@ static int parse_option(struct boot_config *cfg, const char *key, const char *v,
 	}
 	if (!strcmp(key, "wsl.port"))
 		return parse_port(cfg, key, v, warn);
+	if (!strcmp(key, "wsl.reclaim")) {
+		if (!strcmp(v, "disabled"))
+			cfg->reclaim = RECLAIM_DISABLED;
+		else if (!strcmp(v, "gradual"))
+			cfg->reclaim = RECLAIM_GRADUAL;
+		else if (!strcmp(v, "dropcache"))
+			cfg->reclaim = RECLAIM_DROPCACHE;
+		else
+			return warn_bad(warn, key, v, "expected disabled, gradual or dropcache");
+		return 0;
+	}
+	if (!strcmp(key, "wsl.reclaim_idle")) {
+		char *end;
+		unsigned long n = strtoul(v, &end, 10);
+
+		if (!*v || *end || n == 0 || n > 86400)
+			return warn_bad(warn, key, v, "expected seconds, 1 to 86400");
+		cfg->reclaim_idle_seconds = n;
+		return 0;
+	}
 	if (!strcmp(key, "wsl.debug")) {
 		cfg->debug = !strcmp(v, "1");
 		return 0;
@@ -131,6 +152,8 @@ int boot_config_parse(struct boot_config *cfg, const char *cmdline,
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->port = PROTO_PORT;
+	cfg->reclaim = RECLAIM_GRADUAL;
+	cfg->reclaim_idle_seconds = RECLAIM_IDLE_SECONDS;
 	snprintf(cfg->hostname, sizeof(cfg->hostname), "wsl");
 	while (*p) {
 		char word[512], *eq;

@@ -36,6 +36,8 @@ struct boot_config {
 	char dns[CONFIG_MAX_DNS][64];
 	int n_dns;
 	unsigned int port;	     /* vsock port the init serves on */
+	enum { RECLAIM_DISABLED, RECLAIM_GRADUAL, RECLAIM_DROPCACHE } reclaim;
+	unsigned int reclaim_idle_seconds;
 	bool debug;
 };
 

@@ -41,6 +41,12 @@ void distro_stop_all(void);
 void distro_reaped(pid_t pid);
 int distro_list(struct proto_distro *out, int max);
 
+/* Tell the host which TCP ports listen now (see listeners.c); call every second. */
+void listeners_poll(void);
+
+/* Give page cache back when the VM is idle (see reclaim.c); call every second. */
+void reclaim_poll(const struct boot_config *boot);
+
 /* Serve one CREATE_PROCESS in a child of the init; never returns. */
 void session_run(int conn, struct distro *d, const struct proto_msg *create)
 	__attribute__((noreturn));

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "init.h"
@@ -276,8 +277,17 @@ static void reap_children(void)
 		distro_reaped(pid);
 }
 
+static time_t seconds_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 int main(void)
 {
+	time_t last_tick = 0;
 	sigset_t mask;
 	int listener, sfd;
 
@@ -310,8 +320,14 @@ int main(void)
 			{ .fd = listener, .events = POLLIN },
 		};
 
-		if (poll(p, 2, -1) < 0)
-			continue;
+		if (poll(p, 2, 1000) < 0)
+			p[0].revents = p[1].revents = 0;
+		/* Once a second, busy or not: listeners and idle memory. */
+		if (seconds_now() != last_tick) {
+			last_tick = seconds_now();
+			listeners_poll();
+			reclaim_poll(&boot);
+		}
 		if (p[0].revents) {
 			struct signalfd_siginfo si;
 

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "../config.h"
+#include "../reclaim.h"
 #include "proto.h"
 
 static char warnings[4096];
@@ -161,12 +162,44 @@ static void test_wslconf_malformed_lines_are_reported_and_skipped(void **state)
 	assert_non_null(strstr(warnings, "wsl.conf:7: bad value for automount.root"));
 }
 
+static void test_cmdline_reclaim(void **state)
+{
+	struct boot_config c;
+
+	assert_int_equal(boot_config_parse(&c, "", collect), 0);
+	assert_int_equal(c.reclaim, RECLAIM_GRADUAL);
+	assert_int_equal(c.reclaim_idle_seconds, RECLAIM_IDLE_SECONDS);
+	assert_int_equal(boot_config_parse(&c, "wsl.reclaim=dropcache wsl.reclaim_idle=5", collect), 0);
+	assert_int_equal(c.reclaim, RECLAIM_DROPCACHE);
+	assert_int_equal(c.reclaim_idle_seconds, 5);
+	assert_int_equal(boot_config_parse(&c, "wsl.reclaim=sometimes wsl.reclaim_idle=0", collect), 2);
+}
+
+static void test_reclaim_policy(void **state)
+{
+	const uint64_t MiB = 1ULL << 20, GiB = 1ULL << 30;
+
+	/* RAM/32, clamped to 256 MiB..1 GiB. */
+	assert_int_equal(reclaim_step(2 * GiB, 2 * GiB), 256 * MiB);
+	assert_int_equal(reclaim_step(16 * GiB, 8 * GiB), 512 * MiB);
+	assert_int_equal(reclaim_step(64 * GiB, 32 * GiB), 1 * GiB);
+	/* 128 MiB of cache always stays. */
+	assert_int_equal(reclaim_step(16 * GiB, 200 * MiB), 72 * MiB);
+	assert_int_equal(reclaim_step(16 * GiB, 100 * MiB), 0);
+	/* Idle: at most 0.5 % busy. */
+	assert_true(reclaim_cpu_idle(5, 1000));
+	assert_false(reclaim_cpu_idle(6, 1000));
+	assert_false(reclaim_cpu_idle(0, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_cmdline_full, setup),
 		cmocka_unit_test_setup(test_cmdline_defaults, setup),
 		cmocka_unit_test_setup(test_cmdline_malformed, setup),
+		cmocka_unit_test_setup(test_cmdline_reclaim, setup),
+		cmocka_unit_test_setup(test_reclaim_policy, setup),
 		cmocka_unit_test_setup(test_wslconf_defaults, setup),
 		cmocka_unit_test_setup(test_wslconf_keys, setup),
 		cmocka_unit_test_setup(test_wslconf_malformed_lines_are_reported_and_skipped, setup),

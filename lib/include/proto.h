@@ -25,6 +25,7 @@
 #define PROTO_VERSION	     1
 #define PROTO_PORT	     5000 /* vsock port the init serves the host on */
 #define PROTO_READY_PORT     5001 /* vsock port on the host the init reports ready to */
+#define PROTO_EVENT_PORT     5002 /* vsock port on the host the init sends LISTENER events to */
 #define PROTO_HEADER_SIZE    12
 #define PROTO_MAX_MESSAGE    (256 * 1024)
 #define PROTO_MAX_PAYLOAD    (PROTO_MAX_MESSAGE - PROTO_HEADER_SIZE)

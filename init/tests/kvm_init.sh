@@ -1,0 +1,103 @@
+#!/bin/bash
+# The init end to end, in a VM booted by wslvm with our kernel: two distros
+# on their own disks, processes on pipes and on a pty, exit codes, users,
+# namespaces, terminate, and data that survives a shutdown and a new boot.
+# Needs /dev/kvm: tests/run runs it inside the nested-KVM rig.
+set -u
+. "$(dirname "$0")/../../tests/lib.sh"
+O=${O:-build}
+bin=$O/bin
+kernel=$O/kernel/bzImage
+initramfs=$O/init/initramfs.cpio.xz
+for f in "$kernel" "$initramfs" "$bin/wslvm" "$bin/wsl" "$bin/mkwslimage"; do
+	[ -e "$f" ] || { t_fail "inputs are built" "$f is missing: run make"; t_done; }
+done
+
+tmp=$(mktemp -d)
+vm_pid=
+trap '[ -n "$vm_pid" ] && kill $vm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+export WSL_VM_SOCKET=$tmp/vsock
+
+for name in tiny tiny2; do
+	rootfs-templates/tiny.sh "$tmp/$name.tar.gz" "$name"
+	"$bin/mkwslimage" disk --from "$tmp/$name.tar.gz" --out "$tmp/$name.img" --format raw \
+		--size 128M || { t_fail "disk images are made" "mkwslimage disk failed for $name"; t_done; }
+done
+
+boot_vm() {
+	"$bin/wslvm" --kernel "$kernel" --initrd "$initramfs" --memory 512M --cpus 2 \
+		--disk "$tmp/tiny.img,serial=tiny" --disk "$tmp/tiny2.img,serial=tiny2" \
+		--vsock "$WSL_VM_SOCKET" --boot-time \
+		--cmdline "quiet wsl.distro=tiny:tiny wsl.distro=tiny2:tiny2 wsl.hostname=vm" \
+		>"$tmp/console.log" 2>&1 </dev/null &
+	vm_pid=$!
+	# Ready when the init answers (its READY goes to a port nobody listens on here).
+	for _ in $(seq 1 300); do
+		"$bin/wsl" -l >/dev/null 2>&1 && return 0
+		kill -0 $vm_pid 2>/dev/null || break
+		sleep 0.2
+	done
+	return 1
+}
+
+if ! boot_vm; then
+	t_fail "the VM boots and the init answers" "$(tail -n 30 "$tmp/console.log")"
+	t_done
+fi
+t_ok "the VM boots and the init answers ($(grep -o 'ready after [0-9.]* ms' "$tmp/console.log" || echo 'no boot figure'))"
+
+out=$("$bin/wsl" -d tiny -- uname -a)
+t_check "uname -a runs in the distro, on our kernel, with its hostname" \
+	sh -c "echo '$out' | grep -q '^Linux tiny '"
+"$bin/wsl" -d tiny -- sh -c 'exit 3'
+t_check "the exit code comes back (pipes)" test $? -eq 3
+"$bin/wsl" -d tiny -- sh -c 'kill -TERM $$'
+t_check "death by signal comes back as 128+N" test $? -eq 143
+head -c 300000 /dev/urandom >"$tmp/data"
+"$bin/wsl" -d tiny -- cat <"$tmp/data" >"$tmp/data.out"
+t_check "stdin reaches the process and stdout comes back byte-exactly" cmp "$tmp/data" "$tmp/data.out"
+"$bin/wsl" -d tiny -- sh -c 'echo to-out; echo to-err >&2' >"$tmp/o" 2>"$tmp/e"
+t_check "stdout and stderr stay apart" sh -c "grep -qx to-out '$tmp/o' && grep -qx to-err '$tmp/e'"
+t_check "-u picks the user, --cd the directory" \
+	test "$("$bin/wsl" -d tiny -u alice --cd /tmp -- sh -c 'echo $(id -u) $(pwd) $HOME')" = "1000 /tmp /home/alice"
+
+script -qec "'$bin/wsl' -d tiny -- sh -c 'tty; exit 5'" /dev/null >"$tmp/pty.out" </dev/null
+rc=$?
+t_check "with a terminal the process gets a pty, and its exit code" \
+	sh -c "test $rc -eq 5 && grep -q '^/dev/pts/[0-9]' '$tmp/pty.out'"
+
+"$bin/wsl" -d nosuch -- true 2>"$tmp/err"
+rc=$?
+t_check "an unknown distro is a clear error" sh -c "test $rc -ne 0 && grep -q \"no distro named 'nosuch'\" '$tmp/err'"
+
+"$bin/wsl" -d tiny -- sh -c 'sleep 1000 </dev/null >/dev/null 2>&1 &'
+t_check "two distros run side by side with their own hostnames" \
+	test "$("$bin/wsl" -d tiny -- hostname) $("$bin/wsl" -d tiny2 -- hostname)" = "tiny tiny2"
+t_check "each distro has its own PID namespace" sh -c "
+	'$bin/wsl' -d tiny -- ps | grep -q 'sleep 1000' &&
+	! '$bin/wsl' -d tiny2 -- ps | grep -q 'sleep 1000' &&
+	test \"\$('$bin/wsl' -d tiny2 -- cat /proc/1/comm)\" = wsl-distro"
+t_check "wsl -l -v shows both running" sh -c "
+	'$bin/wsl' -l -v | grep -Eq '^ *tiny +Running' && '$bin/wsl' -l -v | grep -Eq '^ *tiny2 +Running'"
+"$bin/wsl" --terminate tiny2
+t_check "--terminate stops one distro and leaves the other running" sh -c "
+	'$bin/wsl' -l -v | grep -Eq '^ *tiny2 +Stopped' && '$bin/wsl' -l -v | grep -Eq '^ *tiny +Running'"
+
+"$bin/wsl" -d tiny -- sh -c 'echo persisted >/root/marker'
+"$bin/wsl" --shutdown
+wait $vm_pid
+rc=$?
+vm_pid=
+t_check "--shutdown powers the VM off cleanly (wslvm exit 0)" test $rc -eq 0
+t_check "the distro's file system is clean after shutdown (e2fsck -fn)" \
+	e2fsck -fn "$tmp/tiny.img"
+if boot_vm; then
+	t_check "a file written before shutdown is there after a new boot" \
+		test "$("$bin/wsl" -d tiny -- cat /root/marker)" = persisted
+	"$bin/wsl" --shutdown
+	wait $vm_pid
+	vm_pid=
+else
+	t_fail "the VM boots a second time" "$(tail -n 30 "$tmp/console.log")"
+fi
+t_done

@@ -6,7 +6,7 @@ $(eval $(call guest_program,$(INIT),$(wildcard init/*.c) $(GUEST_LIB)))
 $(INIT): MUSL_LDFLAGS += -s
 
 INIT_HOST_LIB := $(O)/host/init/libinit.a
-$(eval $(call static_lib,$(INIT_HOST_LIB),$(patsubst %.c,$(O)/host/%.o,init/cmdline.c init/wslconf.c init/reclaim.c)))
+$(eval $(call static_lib,$(INIT_HOST_LIB),$(patsubst %.c,$(O)/host/%.o,init/cmdline.c init/wslconf.c init/reclaim.c init/log.c)))
 $(eval $(call component_tests,init,$(INIT_HOST_LIB) $(HOST_LIB)))
 
 # Reproducible: the same init gives the same bytes.

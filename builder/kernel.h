@@ -2,15 +2,18 @@
 /*
  * mkwslimage kernel: the pieces shared by its files.
  *
- *   kernel.c          the command: options, the steps in order, the cache
+ *   kernel.c          the command: options, inputs, cache, reproducibility check
+ *   kernel_build.c    one build from scratch in a fresh directory
  *   kernel_config.c   config fragments: parse, merge, verify a .config
  *   kernel_inputs.c   hashes of the inputs, the cache key and the manifest
  *   kernel_source.c   unpack the source, apply the patch series
  *   kernel_make.c     run the kernel's own make, reproducibly, with progress
+ *   kernel_files.c    checked paths, whole copies, outputs against a manifest
  */
 #ifndef KERNEL_H
 #define KERNEL_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -150,5 +153,51 @@ void kernel_timestamp(long long epoch, char *buf, size_t len);
  * log (or inherited when log is NULL), in dir (or here when NULL).
  * Returns its exit status, or -1 when it could not run or was killed. */
 int run_logged(const char *dir, const char *log, const char *const *argv);
+
+/* --- the command (kernel.c) and one build (kernel_build.c) --- */
+
+struct kopts {
+	const char *source;
+	const char *line;
+	const char *fragments;
+	const char *sha256;
+	const char *out;
+	const char *patches;
+	const char *cache;
+	const char *workdir;
+	int no_cache, keep_work, reproduce, jobs;
+};
+
+/* Everything one build needs, gathered before anything is unpacked. */
+struct kjob {
+	const struct kopts *o;
+	struct kernel_inputs ki;
+	struct kconfig want;	 /* the fragments, merged */
+	char **patches;		 /* absolute paths of the series' patches, in order */
+	int npatches;
+	size_t first_patch;	 /* the first patch's index in ki.in (shown names) */
+	int source_is_dir;
+	long long epoch;	 /* -1: from the source */
+	char key[SHA256_HEX];
+	char cache_root[PATH_MAX];
+};
+
+/* One build in a fresh directory under the work parent; *workp gets it. */
+int build_fresh(struct kjob *j, char **workp);
+
+/* --- kernel_files.c --- */
+
+/* snprintf for paths: fails, naming the path, instead of truncating it. */
+int pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int mkdir_p(const char *path);
+/* Copies src to dst through a temporary name: dst is whole or absent. */
+int copy_file(const char *src, const char *dst);
+int write_text(const char *path, const char *text);
+void remove_tree(const char *dir);
+/* Copies bzImage, vmlinux, .config and manifest between folders, bzImage last. */
+int copy_outputs(const char *from, const char *to);
+/* Checks the outputs in dir against the manifest in manifest_dir, naming
+ * each that differs (unless quiet). */
+int check_outputs(const char *dir, const char *manifest_dir, int quiet);
 
 #endif

@@ -212,21 +212,6 @@ static int relay_output(struct relay *r, int which)
 	return ret;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /* One message from the host; -1 ends the relay (host gone or hostile). */
 static int relay_input(struct relay *r, uint8_t *msgbuf)
 {
@@ -251,7 +236,7 @@ static int relay_input(struct relay *r, uint8_t *msgbuf)
 			}
 			return 0;
 		}
-		if (write_all(r->in_fd, data, len) && r->pty < 0) {
+		if (proto_write_all(r->in_fd, data, len) && r->pty < 0) {
 			close(r->in_fd); /* the process closed its stdin */
 			r->in_fd = -1;
 		}

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* /etc/wsl.conf: the INI keys of WSL's that apply here (see config.h). */
-#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
 #include "config.h"
+#include "ini.h"
 
 void wsl_conf_defaults(struct wsl_conf *conf)
 {
@@ -13,18 +13,6 @@ void wsl_conf_defaults(struct wsl_conf *conf)
 	strcpy(conf->automount_root, "/mnt/host/");
 	conf->generate_hosts = true;
 	conf->generate_resolv_conf = true;
-}
-
-static char *trim(char *s)
-{
-	char *end;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	end = s + strlen(s);
-	while (end > s && isspace((unsigned char)end[-1]))
-		*--end = '\0';
-	return s;
 }
 
 static bool parse_bool(const char *v, bool *out)
@@ -48,22 +36,9 @@ static bool set_text(char *dst, size_t size, const char *v)
 	return true;
 }
 
-/* Values may be quoted: automount options are usually written "metadata,umask=22". */
-static char *unquote(char *v)
-{
-	size_t len = strlen(v);
-
-	if (len >= 2 && (v[0] == '"' || v[0] == '\'') && v[len - 1] == v[0]) {
-		v[len - 1] = '\0';
-		return v + 1;
-	}
-	return v;
-}
-
 /* Returns false for a value that is malformed; unknown keys are fine. */
-static bool apply(struct wsl_conf *c, const char *section, const char *key, char *v)
+static bool apply(struct wsl_conf *c, const char *section, const char *key, const char *v)
 {
-	v = unquote(v);
 	if (!strcasecmp(section, "automount")) {
 		if (!strcasecmp(key, "enabled"))
 			return parse_bool(v, &c->automount_enabled);
@@ -99,60 +74,31 @@ static bool apply(struct wsl_conf *c, const char *section, const char *key, char
 	return true;
 }
 
+struct parse_ctx {
+	struct wsl_conf *conf;
+	void (*warn)(const char *msg);
+};
+
+static int on_value(void *ctx, const char *section, const char *key, const char *value)
+{
+	struct parse_ctx *p = ctx;
+
+	return apply(p->conf, section, key, value) ? 0 : -1;
+}
+
+static void on_bad_line(void *ctx, int lineno, const char *why, const char *line)
+{
+	struct parse_ctx *p = ctx;
+	char msg[INI_LINE_MAX + 128];
+
+	snprintf(msg, sizeof(msg), "wsl.conf:%d: %s %s", lineno, why, line);
+	p->warn(msg);
+}
+
 int wsl_conf_parse(struct wsl_conf *conf, FILE *in, void (*warn)(const char *msg))
 {
-	char line[2048], section[64] = "", msg[2300];
-	int lineno = 0, bad = 0;
+	struct parse_ctx p = { conf, warn };
+	struct ini_handler h = { .value = on_value, .bad_line = on_bad_line, .ctx = &p };
 
-	while (fgets(line, sizeof(line), in)) {
-		char *s, *eq, *key, *value;
-
-		lineno++;
-		if (!strchr(line, '\n') && !feof(in)) {
-			int ch;
-
-			/* Skip the rest of an over-long line; report it once. */
-			while ((ch = fgetc(in)) != EOF && ch != '\n')
-				;
-			snprintf(msg, sizeof(msg), "wsl.conf:%d: line too long, ignored", lineno);
-			warn(msg);
-			bad++;
-			continue;
-		}
-		s = trim(line);
-		if (!*s || *s == '#' || *s == ';')
-			continue;
-		if (*s == '[') {
-			char *end = strchr(s, ']');
-
-			if (!end || end[1] || end - s - 1 >= (long)sizeof(section)) {
-				snprintf(msg, sizeof(msg), "wsl.conf:%d: malformed section '%s'",
-					 lineno, s);
-				warn(msg);
-				bad++;
-				section[0] = '\0';
-				continue;
-			}
-			*end = '\0';
-			snprintf(section, sizeof(section), "%s", trim(s + 1));
-			continue;
-		}
-		eq = strchr(s, '=');
-		if (!eq) {
-			snprintf(msg, sizeof(msg), "wsl.conf:%d: expected key = value: '%s'", lineno, s);
-			warn(msg);
-			bad++;
-			continue;
-		}
-		*eq = '\0';
-		key = trim(s);
-		value = trim(eq + 1);
-		if (!apply(conf, section, key, value)) {
-			snprintf(msg, sizeof(msg), "wsl.conf:%d: bad value for %s.%s: '%s'", lineno,
-				 section, key, value);
-			warn(msg);
-			bad++;
-		}
-	}
-	return bad;
+	return ini_parse(in, &h);
 }

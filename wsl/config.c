@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 /* The user's configuration (see wsl.h): .wslconfig's [wsl2] keys. */
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -8,6 +7,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "ini.h"
 #include "wsl.h"
 
 static void default_asset(char *dst, size_t len, const struct wsl_paths *p, const char *installed,
@@ -91,22 +91,6 @@ static int set_path(char *dst, size_t len, const char *v)
 	return 0;
 }
 
-static char *trim(char *s)
-{
-	char *end;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	end = s + strlen(s);
-	while (end > s && isspace((unsigned char)end[-1]))
-		*--end = '\0';
-	if (end - s >= 2 && *s == '"' && end[-1] == '"') {
-		end[-1] = '\0';
-		s++;
-	}
-	return s;
-}
-
 static int apply(struct wsl_config *c, const char *key, const char *v)
 {
 	if (!strcasecmp(key, "memory"))
@@ -132,47 +116,34 @@ static int apply(struct wsl_config *c, const char *key, const char *v)
 	return 0; /* other .wslconfig keys: not ours to refuse */
 }
 
+struct parse_ctx {
+	struct wsl_config *config;
+	const char *name;
+};
+
+/* Keys outside a section are taken as [wsl2]'s: the file has nothing else. */
+static int on_value(void *ctx, const char *section, const char *key, const char *value)
+{
+	struct parse_ctx *p = ctx;
+
+	if (*section && strcasecmp(section, "wsl2"))
+		return 0;
+	return apply(p->config, key, value);
+}
+
+static void on_bad_line(void *ctx, int lineno, const char *why, const char *line)
+{
+	struct parse_ctx *p = ctx;
+
+	pr_err("%s:%d: %s %s (ignored)", p->name, lineno, why, line);
+}
+
 int wsl_config_parse(struct wsl_config *c, FILE *in, const char *name)
 {
-	char line[2048], section[64] = "";
-	int lineno = 0, bad = 0;
+	struct parse_ctx p = { c, name };
+	struct ini_handler h = { .value = on_value, .bad_line = on_bad_line, .ctx = &p };
 
-	while (fgets(line, sizeof(line), in)) {
-		char *s = trim(line), *eq;
-
-		lineno++;
-		if (!*s || *s == '#' || *s == ';')
-			continue;
-		if (*s == '[') {
-			char *end = strchr(s, ']');
-
-			if (!end || end[1]) {
-				pr_err("%s:%d: malformed section '%s' (ignored)", name, lineno, s);
-				bad++;
-				section[0] = '\0';
-				continue;
-			}
-			*end = '\0';
-			snprintf(section, sizeof(section), "%s", trim(s + 1));
-			continue;
-		}
-		eq = strchr(s, '=');
-		if (!eq) {
-			pr_err("%s:%d: expected key = value (ignored)", name, lineno);
-			bad++;
-			continue;
-		}
-		*eq = '\0';
-		/* Keys outside a section are taken as [wsl2]'s: the file has nothing else. */
-		if (section[0] && strcasecmp(section, "wsl2"))
-			continue;
-		if (apply(c, trim(s), trim(eq + 1))) {
-			pr_err("%s:%d: bad value for %s: '%s' (ignored)", name, lineno, trim(s),
-			       trim(eq + 1));
-			bad++;
-		}
-	}
-	return bad;
+	return ini_parse(in, &h);
 }
 
 int wsl_config_load(struct wsl_config *c, const struct wsl_paths *p)

@@ -15,12 +15,12 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "commands.h"
+#include "ini.h"
 
 #define SMALL_FILE_MAX (64 * 1024)
 
@@ -48,38 +48,28 @@ static char *read_entry(struct archive *a, struct archive_entry *e)
 	return buf;
 }
 
-static char *trim(char *s)
+static int on_value(void *ctx, const char *section, const char *key, const char *value)
 {
-	char *end;
+	struct package_info *info = ctx;
 
-	while (isspace((unsigned char)*s))
-		s++;
-	end = s + strlen(s);
-	while (end > s && isspace((unsigned char)end[-1]))
-		*--end = '\0';
-	return s;
+	if (strcasecmp(section, "oobe"))
+		return 0;
+	if (!strcasecmp(key, "defaultName"))
+		snprintf(info->name, sizeof(info->name), "%s", value);
+	else if (!strcasecmp(key, "defaultUid"))
+		info->uid = strtol(value, NULL, 10);
+	return 0;
 }
 
 static void parse_distribution_conf(char *text, struct package_info *info)
 {
-	char section[32] = "", *line, *save = NULL;
+	struct ini_handler h = { .value = on_value, .ctx = info };
+	FILE *f = fmemopen(text, strlen(text), "r");
 
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *s = trim(line), *eq;
-
-		if (*s == '[') {
-			snprintf(section, sizeof(section), "%.*s", (int)strcspn(s + 1, "]"), s + 1);
-			continue;
-		}
-		eq = strchr(s, '=');
-		if (!eq || *s == '#' || strcasecmp(section, "oobe"))
-			continue;
-		*eq = '\0';
-		if (!strcasecmp(trim(s), "defaultName"))
-			snprintf(info->name, sizeof(info->name), "%s", trim(eq + 1));
-		else if (!strcasecmp(trim(s), "defaultUid"))
-			info->uid = strtol(trim(eq + 1), NULL, 10);
-	}
+	if (!f)
+		return;
+	ini_parse(f, &h);
+	fclose(f);
 }
 
 /* The passwd line whose uid is UID gives the user's name. */

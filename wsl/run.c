@@ -52,21 +52,6 @@ static void window_size(uint16_t *rows, uint16_t *cols)
 	*cols = ws.ws_col;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 static int send_create(struct guest_conn *c, const struct run_options *o, int pty)
 {
 	static const char *const login_shell[] = { "", NULL };
@@ -117,7 +102,7 @@ static int handle_guest(const struct proto_msg *m, int *status)
 		if (proto_get_stream(m, &stream, &data, &len) || stream == PROTO_STDIN)
 			break;
 		/* A reader gone away (head, say) is no reason to stop. */
-		write_all(stream == PROTO_STDOUT ? STDOUT_FILENO : STDERR_FILENO, data, len);
+		proto_write_all(stream == PROTO_STDOUT ? STDOUT_FILENO : STDERR_FILENO, data, len);
 		return 0;
 	case PROTO_ERROR:
 		restore_terminal();

@@ -161,6 +161,8 @@ const char *proto_type_name(uint32_t type);
  * EPROTO for a malformed header or a stream cut inside a message).
  */
 int proto_send(int fd, struct proto_buf *b);
+/* write() until all of BUF is written (EINTR retried); 0 or -1. */
+int proto_write_all(int fd, const void *buf, size_t len);
 int proto_recv(int fd, uint8_t *buf, struct proto_msg *msg);
 
 #endif

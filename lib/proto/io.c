@@ -5,8 +5,10 @@
 
 #include "proto.h"
 
-static int write_all(int fd, const uint8_t *p, size_t len)
+int proto_write_all(int fd, const void *buf, size_t len)
 {
+	const uint8_t *p = buf;
+
 	while (len) {
 		ssize_t n = write(fd, p, len);
 
@@ -45,7 +47,7 @@ static int read_all(int fd, uint8_t *p, size_t len)
 
 int proto_send(int fd, struct proto_buf *b)
 {
-	int ret = write_all(fd, b->data, b->len);
+	int ret = proto_write_all(fd, b->data, b->len);
 
 	b->len = 0;
 	return ret;

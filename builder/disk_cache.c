@@ -15,6 +15,7 @@
 #include "disk_cache.h"
 
 #define NO_SLOT UINT32_MAX
+#define CACHE_MAX_RUN 256	/* blocks written back in one call: 1 MiB of 4 KiB */
 
 struct cache_slot {
 	uint64_t block;
@@ -96,16 +97,25 @@ static void cache_unlink(struct block_cache *c, uint32_t i)
 	c->slot[i].used = 0;
 }
 
+/*
+ * Writes slot i back, together with the dirty slots after it that hold the
+ * blocks after its block: file data arrives block by block in order, so it
+ * usually sits in consecutive slots, and goes out in one call.
+ */
 static int write_back(struct block_cache *c, uint32_t i)
 {
+	uint32_t n = 1;
 	int ret;
 
 	if (!c->slot[i].dirty)
 		return 0;
-	ret = disk_write(c->disk, slot_data(c, i), c->block_size,
+	while (i + n < c->nslots && n < CACHE_MAX_RUN && c->slot[i + n].used &&
+	       c->slot[i + n].dirty && c->slot[i + n].block == c->slot[i].block + n)
+		n++;
+	ret = disk_write(c->disk, slot_data(c, i), (size_t)n * c->block_size,
 			 c->slot[i].block * c->block_size);
-	if (!ret)
-		c->slot[i].dirty = 0;
+	for (uint32_t k = 0; !ret && k < n; k++)
+		c->slot[i + k].dirty = 0;
 	return ret;
 }
 

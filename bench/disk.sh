@@ -1,0 +1,76 @@
+#!/bin/bash
+# bench/disk.sh: `mkwslimage disk` side by side with the obvious pipeline
+# (tar x, mke2fs -d, qemu-img convert -O vhdx) on the same tarball, once
+# uncompressed and once xz-compressed; for xz also against `xz -dc >
+# /dev/null`, the decompression floor.  Prints times, ratios and output
+# sizes.  Measures only: it asserts nothing about timings.
+#
+# Usage: bench/disk.sh [ROOTFS.tar.gz]   (default: rootfs-templates/debian.sh's tarball)
+# Environment: O (build folder, default build), SIZE (virtual size, default 256G),
+#              RUNS (best of, default 3).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+mk=$top/${O:-build}/bin/mkwslimage
+size=${SIZE:-256G}
+runs=${RUNS:-3}
+for t in qemu-img mke2fs xz tar; do
+	command -v "$t" >/dev/null || { echo "bench/disk.sh: $t is missing (scripts/install-deps)" >&2; exit 1; }
+done
+[[ -x $mk ]] || { echo "bench/disk.sh: $mk is missing (run make)" >&2; exit 1; }
+w=$(mktemp -d "${TMPDIR:-/var/tmp}/bench-disk.XXXXXX")
+trap 'rm -rf "$w"' EXIT
+
+src=${1:-}
+if [[ -z $src ]]; then
+	src=$w/debian.tar.gz
+	"$top/rootfs-templates/debian.sh" "$src" >&2
+fi
+gzip -dc "$src" >"$w/rootfs.tar"
+xz -T1 -6 -c "$w/rootfs.tar" >"$w/rootfs.tar.xz"
+
+# best_of CMD...: the fastest of $runs runs, in seconds.
+best_of() {
+	local best= t0 t1 t
+	for _ in $(seq "$runs"); do
+		sync
+		t0=$(date +%s.%N)
+		"$@" >/dev/null 2>&1 || { echo "bench/disk.sh: failed: $*" >&2; exit 1; }
+		t1=$(date +%s.%N)
+		t=$(echo "$t1 - $t0" | bc)
+		if [[ -z $best ]] || (($(echo "$t < $best" | bc))); then best=$t; fi
+	done
+	echo "$best"
+}
+
+ours() { rm -f "$w/ours.vhdx"; "$mk" disk --from "$1" --out "$w/ours.vhdx" --size "$size"; }
+pipeline() {
+	rm -rf "$w/tree" "$w/pipe.raw" "$w/pipe.vhdx"
+	mkdir "$w/tree"
+	tar -xf "$1" -C "$w/tree" --numeric-owner --xattrs --xattrs-include='*'
+	mke2fs -q -F -t ext4 -d "$w/tree" "$w/pipe.raw" "$size"
+	qemu-img convert -O vhdx "$w/pipe.raw" "$w/pipe.vhdx"
+}
+floor() { xz -dc "$1" >/dev/null; }
+mib() { echo "$(($1 / 1048576)) MiB"; }
+sizes() { # file: apparent and allocated
+	printf '%s apparent, %s allocated' "$(mib "$(stat -c %s "$1")")" \
+		"$(mib $(($(stat -c %b "$1") * 512)))"
+}
+ratio() { echo "scale=2; $1 / $2" | bc; }
+
+echo "tarball: $(mib "$(stat -c %s "$w/rootfs.tar")") uncompressed, $(mib "$(stat -c %s "$w/rootfs.tar.xz")") xz," \
+	"$(tar -tf "$w/rootfs.tar" | wc -l) entries; virtual size $size; best of $runs; $(nproc) CPUs"
+for kind in tar tar.xz; do
+	in=$w/rootfs.$kind
+	t_ours=$(best_of ours "$in")
+	t_pipe=$(best_of pipeline "$in")
+	printf '%-7s mkwslimage disk %6.2f s   pipeline %6.2f s   pipeline/ours %sx\n' \
+		"$kind" "$t_ours" "$t_pipe" "$(ratio "$t_pipe" "$t_ours")"
+	if [[ $kind == tar.xz ]]; then
+		t_floor=$(best_of floor "$in")
+		printf '%-7s xz -dc >/dev/null %6.2f s   ours/floor %sx\n' "" "$t_floor" \
+			"$(ratio "$t_ours" "$t_floor")"
+	fi
+done
+echo "VHDX: ours $(sizes "$w/ours.vhdx"); pipeline $(sizes "$w/pipe.vhdx")"

@@ -12,8 +12,11 @@
 
 #include "../builder/builder.h"
 #include "commands.h"
+#include "rootfs.h"
 
-#define DISK_FILE "ext4.vhdx"
+#define DISK_FILE   "ext4.vhdx"
+#define ROOTFS_DIR  "rootfs"
+#define CONVERT_TAR ".convert.tar"
 
 /* WSL 2's first release: the disk may grow to 256 GiB; the file grows only as used. */
 #define DEFAULT_DISK_SIZE (256ULL << 30)
@@ -80,10 +83,12 @@ int cmd_import(struct wsl_context *ctx, const char *name, const char *dir, const
 	struct store st;
 	int ret = 1;
 
-	if (version != 2) {
-		pr_err("--version %d: this wsl imports version 2 distros (a VHDX in the VM)", version);
+	if (version != 1 && version != 2) {
+		pr_err("--version %d: a distro is version 1 (a host directory) or 2 (a VHDX in the VM)",
+		       version);
 		return 2;
 	}
+	r.version = version;
 	if (strcmp(tarball, "-") && stat(tarball, &sb)) {
 		pr_err("%s: %s", tarball, strerror(errno));
 		return 1;
@@ -93,6 +98,19 @@ int cmd_import(struct wsl_context *ctx, const char *name, const char *dir, const
 	if (check_new_name(&st, name) || absolute_dir(dir, r.location, sizeof(r.location)))
 		goto out;
 	snprintf(r.name, sizeof(r.name), "%s", name);
+	if (version == 1) {
+		snprintf(r.rootfs, sizeof(r.rootfs), "%s/%s", r.location, ROOTFS_DIR);
+		if (!access(r.rootfs, F_OK)) {
+			pr_err("%s already exists: choose another directory", r.rootfs);
+			goto out;
+		}
+		if (rootfs_extract(tarball, r.rootfs) || register_distro(&st, &r)) {
+			rootfs_remove(r.rootfs);
+			goto out;
+		}
+		ret = 0;
+		goto out;
+	}
 	snprintf(r.disk, sizeof(r.disk), "%s/%s", r.location, DISK_FILE);
 	if (!access(r.disk, F_OK)) {
 		pr_err("%s already exists: choose another directory, or use --import-in-place",
@@ -206,6 +224,13 @@ int cmd_export(struct wsl_context *ctx, const char *name, const char *file, cons
 	/* Its file system must be at rest: stop the distro first, as WSL does. */
 	if (terminate_if_running(ctx, name))
 		return 1;
+	if (r.version == 1) {
+		if (format && strcmp(format, "tar")) {
+			pr_err("%s is a version 1 distro: it exports as --format tar only", name);
+			return 2;
+		}
+		return rootfs_archive(r.rootfs, file) ? 1 : 0;
+	}
 	if (format && !strcmp(format, "vhd"))
 		return copy_file(r.disk, file) ? 1 : 0;
 	return builder_export_disk(r.disk, file, format) ? 1 : 0;
@@ -227,7 +252,9 @@ int cmd_unregister(struct wsl_context *ctx, const char *name)
 		goto out;
 	if (store_remove(&st, name))
 		goto out;
-	if (unlink(r.disk) && errno != ENOENT)
+	if (r.version == 1)
+		rootfs_remove(r.rootfs);
+	else if (unlink(r.disk) && errno != ENOENT)
 		pr_err("%s: %s (the distro is unregistered; remove the file by hand)", r.disk,
 		       strerror(errno));
 	ret = 0;
@@ -248,6 +275,92 @@ int cmd_set_default(struct wsl_context *ctx, const char *name)
 		pr_err("no distro named '%s' (wsl -l lists them)", name);
 	else
 		ret = store_set_default(&st, name) ? 1 : 0;
+	store_close(&st);
+	return ret;
+}
+
+/* 2 → 1: the disk's files into DIR/rootfs, through a tarball beside them. */
+static int to_version1(struct distro_record *r, const char *tmp)
+{
+	char rootfs[sizeof(r->rootfs)];
+
+	snprintf(rootfs, sizeof(rootfs), "%s/%s", r->location, ROOTFS_DIR);
+	if (!access(rootfs, F_OK)) {
+		pr_err("%s already exists: move it away first", rootfs);
+		return -1;
+	}
+	if (builder_export_disk(r->disk, tmp, "tar") || rootfs_extract(tmp, rootfs)) {
+		rootfs_remove(rootfs);
+		return -1;
+	}
+	strcpy(r->rootfs, rootfs);
+	return 0;
+}
+
+/* 1 → 2: the root directory into DIR/ext4.vhdx. */
+static int to_version2(struct distro_record *r, const char *tmp)
+{
+	struct builder_disk_request req = { .from = tmp, .size = DEFAULT_DISK_SIZE,
+					    .label = r->name };
+	char disk[sizeof(r->disk)];
+
+	snprintf(disk, sizeof(disk), "%s/%s", r->location, DISK_FILE);
+	if (!access(disk, F_OK)) {
+		pr_err("%s already exists: move it away first", disk);
+		return -1;
+	}
+	req.out = disk;
+	if (rootfs_archive(r->rootfs, tmp) || builder_make_disk(&req))
+		return -1;
+	strcpy(r->disk, disk);
+	return 0;
+}
+
+int cmd_set_version(struct wsl_context *ctx, const char *name, int version)
+{
+	struct distro_record r, old;
+	char tmp[700];
+	struct store st;
+	int ret = 1;
+
+	if (version != 1 && version != 2) {
+		pr_err("--set-version %s %d: the version is 1 or 2", name, version);
+		return 2;
+	}
+	if (store_open(&st, &ctx->paths, true))
+		return 1;
+	if (store_get(&st, name, &r)) {
+		pr_err("no distro named '%s' (wsl -l lists them)", name);
+		goto out;
+	}
+	if (r.version == version) {
+		printf("%s is already version %d.\n", name, version);
+		ret = 0;
+		goto out;
+	}
+	if (terminate_if_running(ctx, name))
+		goto out;
+	old = r;
+	snprintf(tmp, sizeof(tmp), "%s/%s", r.location, CONVERT_TAR);
+	if (version == 1 ? to_version1(&r, tmp) : to_version2(&r, tmp)) {
+		unlink(tmp);
+		goto out;
+	}
+	unlink(tmp);
+	r.version = version;
+	if (version == 1)
+		r.disk[0] = '\0';
+	else
+		r.rootfs[0] = '\0';
+	if (store_put(&st, &r))
+		goto out;
+	/* Only now is the old form no longer needed. */
+	if (version == 1)
+		unlink(old.disk);
+	else
+		rootfs_remove(old.rootfs);
+	ret = 0;
+out:
 	store_close(&st);
 	return ret;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "v1.h"
 
 int context_init(struct wsl_context *ctx)
 {
@@ -61,11 +62,8 @@ int cmd_run(struct wsl_context *ctx, struct run_options *run)
 	if (!socket) {
 		if (find_distro(ctx, run->distro, &r))
 			return 1;
-		if (r.version != 2) {
-			pr_err("%s is a version %d distro; this wsl runs version 2 distros only",
-			       r.name, r.version);
-			return 1;
-		}
+		if (r.version == 1)
+			return v1_run(&r, run);
 		run->distro = r.name;
 		if (!run->user && r.default_user[0])
 			run->user = r.default_user;

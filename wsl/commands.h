@@ -31,6 +31,7 @@ int cmd_import(struct wsl_context *ctx, const char *name, const char *dir, const
 int cmd_import_in_place(struct wsl_context *ctx, const char *name, const char *disk);
 int cmd_export(struct wsl_context *ctx, const char *name, const char *file, const char *format);
 int cmd_unregister(struct wsl_context *ctx, const char *name);
+int cmd_set_version(struct wsl_context *ctx, const char *name, int version);
 /* Sideload a distro package (see install.c); NAME overrides its own. */
 int cmd_install(struct wsl_context *ctx, const char *pkg, const char *name);
 

@@ -41,6 +41,8 @@ static void usage(FILE *out)
 		"                               register an existing ext4 VHDX as is\n"
 		"      --export NAME FILE [--format tar|tar.gz|tar.xz|vhd]\n"
 		"      --unregister NAME        forget NAME and delete its disk\n"
+		"      --set-version NAME 1|2   convert: 1 = a host directory run in namespaces\n"
+		"                               on this kernel, 2 = a VHDX in the VM\n"
 		"  -l, --list [-v] [--json]     list distros (-v: state and version)\n"
 		"  -s, --set-default NAME       make NAME the default distro\n"
 		"  -t, --terminate NAME         stop every process of NAME\n"
@@ -56,6 +58,7 @@ static void usage(FILE *out)
 enum {
 	OPT_CD = 256, OPT_IMPORT, OPT_IMPORT_IN_PLACE, OPT_EXPORT, OPT_UNREGISTER, OPT_SHUTDOWN,
 	OPT_STATUS, OPT_VERSION, OPT_FORMAT, OPT_JSON, OPT_INSTALL, OPT_FROM_FILE, OPT_NAME,
+	OPT_SET_VERSION,
 };
 
 /*
@@ -67,6 +70,7 @@ static const char *optstring(int argc, char **argv)
 	static const char *const commands[] = {
 		"--import", "--import-in-place", "--export", "--unregister", "--list", "-l",
 		"--set-default", "-s", "--terminate", "-t", "--shutdown", "--status", "--install",
+		"--set-version",
 	};
 
 	for (size_t i = 0; argc > 1 && i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -77,7 +81,7 @@ static const char *optstring(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
+	static struct option options[] = {
 		{ "distribution", required_argument, NULL, 'd' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "cd", required_argument, NULL, OPT_CD },
@@ -95,6 +99,7 @@ int main(int argc, char **argv)
 		{ "version", optional_argument, NULL, OPT_VERSION },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "install", no_argument, NULL, OPT_INSTALL },
+		{ "set-version", no_argument, NULL, OPT_SET_VERSION },
 		{ "from-file", required_argument, NULL, OPT_FROM_FILE },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "help", no_argument, NULL, 'h' },
@@ -107,6 +112,11 @@ int main(int argc, char **argv)
 	int action = 0, opt, verbose = 0, json = 0;
 
 	builder_prog = "wsl";
+	/* With --import, "--version 2" is the distro's; alone, it asks for ours. */
+	for (struct option *o = options; o->name; o++)
+		if (!strcmp(o->name, "version"))
+			o->has_arg = argc > 1 && !strcmp(argv[1], "--import") ? required_argument :
+										optional_argument;
 
 	while ((opt = getopt_long(argc, argv, optstring(argc, argv), options, NULL)) != -1) {
 		switch (opt) {
@@ -120,8 +130,8 @@ int main(int argc, char **argv)
 		case OPT_NAME: install_name = optarg; break;
 		case OPT_VERSION:
 			/* --version alone shows ours; --version N goes with --import. */
-			if (optarg || (optind < argc && argv[optind][0] != '-' && action)) {
-				version_arg = optarg ? optarg : argv[optind++];
+			if (optarg) {
+				version_arg = optarg;
 				break;
 			}
 			action = action ? action : OPT_VERSION;
@@ -130,6 +140,7 @@ int main(int argc, char **argv)
 			name_arg = optarg;
 			/* fallthrough */
 		case OPT_IMPORT: case OPT_IMPORT_IN_PLACE: case OPT_EXPORT: case 'l': case OPT_INSTALL:
+		case OPT_SET_VERSION:
 		case OPT_SHUTDOWN: case OPT_STATUS:
 			if (action && action != OPT_VERSION) {
 				fprintf(stderr, "wsl: one command at a time (try --help)\n");
@@ -159,6 +170,10 @@ int main(int argc, char **argv)
 		return cmd_export(&ctx, argv[optind], argv[optind + 1], format);
 	case OPT_UNREGISTER:
 		return cmd_unregister(&ctx, name_arg);
+	case OPT_SET_VERSION:
+		if (argc - optind != 2)
+			break;
+		return cmd_set_version(&ctx, argv[optind], atoi(argv[optind + 1]));
 	case OPT_INSTALL:
 		if (!from_file || argc != optind) {
 			fprintf(stderr, "wsl: --install needs --from-file PKG (online installs "

@@ -63,5 +63,27 @@ t_check "--install --from-file sideloads a package under its own name and user" 
 "$wsl" --install --from-file "$tmp/tiny.tar.gz" 2>"$tmp/err"
 t_check "a tarball without wsl-distribution.conf is not a package" \
 	sh -c "test $? -ne 0 && grep -q 'not a distro package' '$tmp/err'"
+# Version 1: the root as a host directory, run in namespaces on this kernel.
+listing() { (cd "$1" && find . -path ./lost+found -prune -o -printf '%M %U %G %s %T@ %p %l\n' | sort); }
+if [ "$(id -u)" -ne 0 ]; then
+	t_skip "version 1 distros" "they need root for their namespaces"
+else
+	t_check "--import --version 1 unpacks the root into DIR/rootfs" sh -c "
+		'$wsl' --import v1 '$tmp/distros/v1' '$tmp/tiny.tar.gz' --version 1 &&
+		test -x '$tmp/distros/v1/rootfs/bin/busybox' && '$wsl' -l -v | grep -Eq '^  v1 +Stopped +1\$'"
+	t_check "a version 1 distro runs commands in its own namespaces, exit code kept" sh -c "
+		test \"\$('$wsl' -d v1 -u alice -- sh -c 'echo \$(hostname) \$\$ \$(id -u) \$HOME')\" = 'v1 2 1000 /home/alice'
+		'$wsl' -d v1 -- sh -c 'exit 9'; test \$? -eq 9"
+	listing "$tmp/distros/v1/rootfs" >"$tmp/v1.before"
+	t_check "--set-version 1 -> 2 makes a VHDX and drops the directory" sh -c "
+		'$wsl' --set-version v1 2 && test -s '$tmp/distros/v1/ext4.vhdx' &&
+		test ! -e '$tmp/distros/v1/rootfs' && '$wsl' -l -v | grep -Eq '^  v1 +Stopped +2\$'"
+	t_check "--set-version 2 -> 1 gives back every file, owner, mode, size, time and link" sh -c "
+		'$wsl' --set-version v1 1 && test ! -e '$tmp/distros/v1/ext4.vhdx'"
+	listing "$tmp/distros/v1/rootfs" >"$tmp/v1.after"
+	t_check "... identical listings" diff "$tmp/v1.before" "$tmp/v1.after"
+	t_check "--unregister removes a version 1 root" sh -c "
+		'$wsl' --unregister v1 && test ! -e '$tmp/distros/v1/rootfs'"
+fi
 t_check "--status reports" sh -c "'$wsl' --status | grep -q '^Default distribution: second'"
 t_done

@@ -1,0 +1,76 @@
+#!/bin/bash
+# wsl end to end, as a user meets it: import distros, run commands in the
+# one utility VM that starts on demand, list, terminate, shut down, idle
+# timeout, export and re-import.  Needs /dev/kvm: run inside the rig.
+set -u
+. "$(dirname "$0")/../../tests/lib.sh"
+O=${O:-build}
+wsl=$PWD/$O/bin/wsl
+for f in "$O/kernel/bzImage" "$O/init/initramfs.cpio.xz" "$O/bin/wslvm" "$wsl"; do
+	[ -e "$f" ] || { t_fail "inputs are built" "$f is missing: run make"; t_done; }
+done
+tmp=$(mktemp -d)
+export XDG_DATA_HOME=$tmp/data XDG_CONFIG_HOME=$tmp/config XDG_RUNTIME_DIR=$tmp/run
+mkdir -p "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME/wsl"
+unset WSL_VM_SOCKET
+trap '"$wsl" --shutdown >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+printf '[wsl2]\nmemory=512MB\nprocessors=2\nvmIdleTimeout=%s\n' 600000 >"$XDG_CONFIG_HOME/wsl/config"
+
+rootfs-templates/tiny.sh "$tmp/tiny.tar.gz" tiny
+rootfs-templates/tiny.sh "$tmp/tiny2.tar.gz" tiny2
+"$wsl" --import tiny "$tmp/distros/tiny" "$tmp/tiny.tar.gz"
+"$wsl" --import tiny2 "$tmp/distros/tiny2" "$tmp/tiny2.tar.gz"
+
+start=$(date +%s%N)
+release=$("$wsl" -d tiny -- uname -r)
+cold_ms=$((($(date +%s%N) - start) / 1000000))
+t_check "the first command starts the VM and runs on our kernel ($cold_ms ms cold)" \
+	sh -c "echo '$release' | grep -q '^6\\.1\\.'"
+start=$(date +%s%N)
+"$wsl" -d tiny -- true
+warm_ms=$((($(date +%s%N) - start) / 1000000))
+t_ok "wsl -d tiny -- true on a running VM ($warm_ms ms)"
+echo "# wsl -d tiny -- true: cold start $cold_ms ms, running VM $warm_ms ms"
+"$wsl" -d tiny -- sh -c 'exit 7'
+t_check "the exit code is the command's" test $? -eq 7
+head -c 200000 /dev/urandom >"$tmp/data"
+t_check "stdin to stdout, byte-exact" sh -c "'$wsl' -d tiny -- cat <'$tmp/data' | cmp - '$tmp/data'"
+
+"$wsl" -d tiny -- sleep 3 &
+a=$!
+"$wsl" -d tiny2 -- sleep 3 &
+b=$!
+sleep 1
+t_check "wsl -l -v shows both distros running in the one VM" \
+	sh -c "'$wsl' -l -v | grep -Eq '^\\* tiny +Running +2' && '$wsl' -l -v | grep -Eq '^  tiny2 +Running +2'"
+wait $a $b
+t_check "both commands ran to completion side by side" test $? -eq 0
+"$wsl" --terminate tiny2
+t_check "--terminate stops one distro, the other keeps running" \
+	sh -c "'$wsl' -l -v | grep -Eq 'tiny2 +Stopped' && '$wsl' -l -v | grep -Eq 'tiny +Running'"
+
+rows_cols=$(script -qec "stty rows 33 cols 101; '$wsl' -d tiny -- sh -c 'tty >/dev/null && stty size'" /dev/null </dev/null | tr -d '\r')
+t_check "a pty session sees a terminal of the host's size" test "$rows_cols" = "33 101"
+
+"$wsl" --shutdown
+t_check "--shutdown stops the VM" sh -c "'$wsl' --status | grep -q 'Utility VM: stopped'"
+
+# Export, unregister, import: the same files.
+"$wsl" --export tiny "$tmp/tiny-export.tar"
+"$wsl" -d tiny -- find / -xdev | sort >"$tmp/before"
+"$wsl" --unregister tiny
+"$wsl" --import tiny "$tmp/distros/tiny-again" "$tmp/tiny-export.tar"
+"$wsl" -d tiny -- find / -xdev | sort >"$tmp/after"
+t_check "export, unregister, import keeps every file" diff "$tmp/before" "$tmp/after"
+
+# The idle timeout stops the VM by itself.
+"$wsl" --shutdown
+printf '[wsl2]\nmemory=512MB\nprocessors=2\nvmIdleTimeout=2000\n' >"$XDG_CONFIG_HOME/wsl/config"
+"$wsl" -d tiny -- true
+for _ in $(seq 1 40); do
+	"$wsl" --status | grep -q 'Utility VM: stopped' && break
+	sleep 0.5
+done
+t_check "an idle VM stops by itself after vmIdleTimeout" \
+	sh -c "'$wsl' --status | grep -q 'Utility VM: stopped'"
+t_done

@@ -83,10 +83,12 @@ static int add_file_input(struct kjob *j, const char *kind, const char *path)
 static int gather_source(struct kjob *j)
 {
 	const struct kopts *o = j->o;
-	char hex[SHA256_HEX];
-	const char *base = strrchr(o->source, '/');
+	char hex[SHA256_HEX], *name;
+	const char *base;
 	struct stat st;
 	time_t newest;
+	size_t len;
+	int ret;
 
 	if (stat(o->source, &st) < 0) {
 		pr_err("%s: %s", o->source, strerror(errno));
@@ -111,12 +113,17 @@ static int gather_source(struct kjob *j)
 			return -1;
 		}
 	}
-	while (base && base[1] == '\0' && base > o->source) /* "dir/" */
-		base = NULL;
-	if (kernel_inputs_add(&j->ki, "source", base ? base + 1 : o->source, o->source, hex) <
-	    0)
+	/* Named by its last component: where it sits is not an input. */
+	name = strdup(o->source);
+	if (!name)
 		return -1;
-	return 0;
+	for (len = strlen(name); len > 1 && name[len - 1] == '/';)
+		name[--len] = '\0';
+	base = strrchr(name, '/');
+	ret = kernel_inputs_add(&j->ki, "source", base && base[1] ? base + 1 : name, o->source,
+				hex);
+	free(name);
+	return ret;
 }
 
 static int gather_patches(struct kjob *j, const char *linedir)

@@ -110,7 +110,7 @@ kernel --out out5 >/dev/null 2>&1
 t_check "without SOURCE_DATE_EPOCH the time is the newest in the tarball" \
 	sh -c "grep -qx 'epoch=1600000000 tz=UTC lc=C' out5/vmlinux &&
 	       grep -q '^epoch 1600000000\$' out5/manifest"
-kernel --source src/linux-fake --out out6 >/dev/null 2>&1
+kernel --source src/linux-fake/ --out out6 >/dev/null 2>&1
 t_check "an unpacked tree works as --source" sh -c "grep -qx patched out6/vmlinux &&
 	grep -q '^input source [0-9a-f]* linux-fake\$' out6/manifest"
 export SOURCE_DATE_EPOCH=1700000000

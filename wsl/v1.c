@@ -155,12 +155,10 @@ int v1_run(const struct distro_record *r, const struct run_options *o)
 		pr_err("%s: no user '%s' in its /etc/passwd", r->name, user);
 		return 1;
 	}
-	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC)) {
-		pr_err("%s is a version 1 distro, run in namespaces on this kernel, which needs "
-		       "root (or CAP_SYS_ADMIN): %s", r->name, strerror(errno));
-		return 1;
-	}
-	/* The first child is PID 1 of the new PID namespace. */
+	/*
+	 * A child unshares, so this process stays in the host's namespaces; its
+	 * own child is PID 1 of the new PID namespace.
+	 */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	pid = fork();
@@ -168,8 +166,21 @@ int v1_run(const struct distro_record *r, const struct run_options *o)
 		pr_err("fork: %s", strerror(errno));
 		return 1;
 	}
-	if (pid == 0)
-		namespace_init(r, o, &pw);
+	if (pid == 0) {
+		pid_t init;
+
+		if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC)) {
+			pr_err("%s is a version 1 distro, run in namespaces on this kernel, which "
+			       "needs root (or CAP_SYS_ADMIN): %s", r->name, strerror(errno));
+			_exit(1);
+		}
+		init = fork();
+		if (init == 0)
+			namespace_init(r, o, &pw);
+		if (init < 0 || waitpid(init, &status, 0) < 0)
+			_exit(1);
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	}
 	if (waitpid(pid, &status, 0) < 0)
 		return 1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

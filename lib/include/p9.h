@@ -316,8 +316,9 @@ void p9_server_destroy(struct p9_server *s);
 
 /*
  * Serve one request: REQ holds one whole message (LEN bytes, as the
- * transport received it); the reply is written to REPLY (CAP bytes) and
- * its length returned.  Never fails: a malformed or refused request gets
+ * transport received it); the reply is written to REPLY (CAP bytes, not
+ * overlapping REQ: the request's strings and data are used where they
+ * lie) and its length returned.  Never fails: a malformed or refused request gets
  * Rlerror (tag P9_NOTAG when even the header is unreadable); 0 is
  * returned only when CAP < P9_RLERROR_SIZE.  Replies never exceed the
  * negotiated msize nor CAP, so a transport sizes its reply buffers with

@@ -27,7 +27,7 @@ if [[ -z $src ]]; then
 	"$top/rootfs-templates/debian.sh" "$src" >&2
 fi
 gzip -dc "$src" >"$w/rootfs.tar"
-xz -T1 -6 -c "$w/rootfs.tar" >"$w/rootfs.tar.xz"
+xz -T0 -6 -c "$w/rootfs.tar" >"$w/rootfs.tar.xz"
 
 # best_of CMD...: the fastest of $runs runs, in seconds.
 best_of() {

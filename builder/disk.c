@@ -18,10 +18,10 @@
 
 #include "builder.h"
 #include "disk_fs.h"
+#include "disk_source.h"
 #include "mkwslimage.h"
 #include "outfile.h"
 
-#define TAR_READ_BLOCK	(1U << 20)
 #define SEED_SAMPLE	(64U * 1024)	/* bytes of the input hashed from each end */
 
 #define disk_args builder_disk_request
@@ -205,29 +205,8 @@ static int default_epoch(struct archive_entry *first, int64_t *epoch)
 	return 0;
 }
 
-static struct archive *open_tarball(const char *from, int *fd)
-{
-	struct archive *a = archive_read_new();
-
-	*fd = strcmp(from, "-") ? open(from, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
-	if (*fd < 0) {
-		pr_err("%s: %s", from, strerror(errno));
-		archive_read_free(a);
-		return NULL;
-	}
-	if (!a || archive_read_support_filter_all(a) || archive_read_support_format_tar(a) ||
-	    archive_read_open_fd(a, *fd, TAR_READ_BLOCK)) {
-		pr_err("%s: %s", from, a ? archive_error_string(a) : "out of memory");
-		archive_read_free(a);
-		if (*fd != STDIN_FILENO)
-			close(*fd);
-		return NULL;
-	}
-	return a;
-}
-
 /* Makes the image and the filesystem, then fills it; 0 when all is written. */
-static int build(const struct disk_args *args, struct archive *a, struct archive_entry *first,
+static int build(const struct disk_args *args, struct tar_source *src, struct archive_entry *first,
 		 uint64_t seed, int64_t epoch, struct outfile *out)
 {
 	struct disk_create_opts opts = {
@@ -263,7 +242,10 @@ static int build(const struct disk_args *args, struct archive *a, struct archive
 	}
 	ret = fs_create(d, &id, &fs);
 	if (!ret) {
-		ret = fs_populate(fs, a, first, args->from, epoch, &stats);
+		ret = fs_populate(fs, src, first, epoch, &stats);
+		/* A decompressor that failed fails the build, even past the last entry. */
+		if (tar_source_close(src))
+			ret = -1;
 		if (ret) {
 			ext2fs_free(fs);
 		} else {
@@ -290,38 +272,36 @@ int builder_make_disk(const struct builder_disk_request *req)
 {
 	struct disk_args args = *req;
 	struct archive_entry *first;
+	struct tar_source src;
 	struct outfile out;
-	struct archive *a;
 	uint64_t seed;
 	int64_t epoch;
-	int fd, r, ret = 1;
+	int r, ret = 1;
 
 	if (!args.size)
 		args.size = DISK_DEFAULT_SIZE;
-	a = open_tarball(args.from, &fd);
-	if (!a)
+	if (tar_source_open(&src, args.from))
 		return 1;
-	r = archive_read_next_header(a, &first);
+	r = archive_read_next_header(src.tar, &first);
 	if (r == ARCHIVE_EOF) {
 		pr_err("%s: the archive has no entries", args.from);
-		goto out_archive;
+		goto out_source;
 	}
 	if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-		pr_err("%s: %s", args.from, archive_error_string(a));
-		goto out_archive;
+		pr_err("%s: %s", args.from, archive_error_string(src.tar));
+		goto out_source;
 	}
-	if (identity_seed(&args, fd, &seed) || default_epoch(first, &epoch))
-		goto out_archive;
+	if (identity_seed(&args, src.fd, &seed) || default_epoch(first, &epoch))
+		goto out_source;
 	if (outfile_open(&out, args.out))
-		goto out_archive;
-	if (build(&args, a, first, seed, epoch, &out) || outfile_commit(&out))
+		goto out_source;
+	if (build(&args, &src, first, seed, epoch, &out) || outfile_commit(&out))
 		outfile_abort(&out);
 	else
 		ret = 0;
-out_archive:
-	archive_read_free(a);
-	if (fd != STDIN_FILENO)
-		close(fd);
+out_source:
+	if (tar_source_close(&src))
+		ret = 1;
 	return ret;
 }
 

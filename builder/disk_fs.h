@@ -14,6 +14,7 @@
 #include <ext2fs/ext2fs.h>
 
 #include "disk.h"
+#include "disk_source.h"
 
 #define FS_BLOCK_SIZE		4096
 #define FS_INODE_SIZE		256
@@ -56,9 +57,9 @@ struct populate_stats {
 	uint64_t entries, bytes;
 };
 
-/* Adds every entry of the open archive (first one already read) to fs. */
-int fs_populate(ext2_filsys fs, struct archive *a, struct archive_entry *first,
-		const char *source_name, int64_t default_time, struct populate_stats *stats);
+/* Adds every entry of the tarball (its first one already read) to fs. */
+int fs_populate(ext2_filsys fs, struct tar_source *src, struct archive_entry *first,
+		int64_t default_time, struct populate_stats *stats);
 
 /* Writes every file of fs into the archive, directories before their contents. */
 int fs_export(ext2_filsys fs, struct archive *a, const char *disk_name, uint64_t *entries);

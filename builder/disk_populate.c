@@ -17,6 +17,7 @@
 
 struct populate {
 	ext2_filsys fs;
+	struct tar_source *src;
 	struct archive *a;
 	const char *source;
 	struct path_map *paths;
@@ -209,7 +210,8 @@ static int write_data(struct populate *p, ext2_ino_t ino, struct archive_entry *
 			ext2fs_file_close(file);
 			return fs_fail(p, "writing its data", err);
 		}
-		progress_update(&p->progress, p->stats->bytes);
+		progress_update(&p->progress, p->src->size ? tar_source_consumed(p->src)
+							     : p->stats->bytes);
 	}
 	if (r != ARCHIVE_EOF) {
 		pr_err("%s: %s: reading its data: %s", p->source, p->entry,
@@ -400,13 +402,15 @@ static int add_entry(struct populate *p, struct archive_entry *e)
 	return add_new(p, dir, name, e);
 }
 
-int fs_populate(ext2_filsys fs, struct archive *a, struct archive_entry *first,
-		const char *source_name, int64_t default_time, struct populate_stats *stats)
+int fs_populate(ext2_filsys fs, struct tar_source *src, struct archive_entry *first,
+		int64_t default_time, struct populate_stats *stats)
 {
 	struct populate p = {
-		.fs = fs, .a = a, .source = source_name, .default_time = default_time,
-		.stats = stats,
+		.fs = fs, .src = src, .a = src->tar, .source = src->name,
+		.default_time = default_time, .stats = stats,
 	};
+	const char *source_name = src->name;
+	struct archive *a = src->tar;
 	struct archive_entry *e = first;
 	int r, ret = 0;
 
@@ -420,7 +424,8 @@ int fs_populate(ext2_filsys fs, struct archive *a, struct archive_entry *first,
 		path_map_free(p.paths);
 		return -1;
 	}
-	progress_start(&p.progress, "writing files", 0);
+	/* Progress through the input file when its size is known, else bytes written. */
+	progress_start(&p.progress, "writing files", src->size);
 	while (!ret && e) {
 		ret = add_entry(&p, e);
 		if (ret)

@@ -51,6 +51,10 @@ void reclaim_poll(const struct boot_config *boot);
 void session_run(int conn, struct distro *d, const struct proto_msg *create)
 	__attribute__((noreturn));
 
+/* Relay one forwarded TCP connection (forward.c) in a child; never returns. */
+void forward_run(int conn, uint32_t id, uint16_t port, uint16_t family)
+	__attribute__((noreturn));
+
 /* Reply helpers on a connection (best effort). */
 void reply_error(int conn, uint32_t id, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

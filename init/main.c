@@ -201,6 +201,7 @@ static void serve_connection(int conn)
 	struct distro *d;
 	const char *name;
 	char err[256];
+	uint16_t port, family;
 	uint32_t version;
 
 	if (wait_readable(conn) || proto_recv(conn, buf, &m) <= 0)
@@ -243,6 +244,12 @@ static void serve_connection(int conn)
 		reply_empty(conn, PROTO_OK, m.id);
 		close(conn);
 		power_off();
+		return;
+	case PROTO_CONNECT_PORT:
+		if (proto_get_connect_port(&m, &port, &family))
+			break;
+		if (fork() == 0)
+			forward_run(conn, m.id, port, family);
 		return;
 	case PROTO_CREATE_PROCESS:
 		if (proto_get_create(&m, &c))

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "forward.h"
 #include "vm.h"
 
 #define VM_READY_TIMEOUT_MS 180000
@@ -248,7 +249,7 @@ static void wait_ready(struct service *s, int listener)
 
 static void cleanup_runtime(const struct wsl_paths *p)
 {
-	static const char *const names[] = { "vm.distros", "vsock", "vsock_5001" };
+	static const char *const names[] = { "vm.distros", "vsock", "vsock_5001", "vsock_5002" };
 	char path[600];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -302,42 +303,52 @@ static void stop_vm(struct service *s)
 }
 
 /*
- * Idle means no wsl command holds sessions.lock.  When the VM has been
- * idle for vmIdleTimeout we keep that lock while stopping it, so a command
- * arriving meanwhile waits and then starts a fresh VM.
+ * The service's life after the VM is ready: forward localhost ports, reap
+ * relays, and watch for idleness.  Idle means no wsl command holds
+ * sessions.lock.  When the VM has been idle for vmIdleTimeout we keep that
+ * lock while stopping it, so a command arriving meanwhile waits and then
+ * starts a fresh VM.
  */
-static void stop_when_idle(struct service *s, int sessions_fd)
+static void serve(struct service *s, int sessions_fd, struct forwarder *fw)
 {
-	time_t idle_since = 0;
-	int status;
+	struct pollfd p[FORWARD_MAX_PORTS + 2];
+	time_t idle_since = 0, last_check = 0;
+	int status, n;
+	pid_t pid;
 
 	for (;;) {
-		if (waitpid(s->vmm, &status, WNOHANG) == s->vmm) {
+		n = fw ? forwarder_pollfds(fw, p, FORWARD_MAX_PORTS + 2) : 0;
+		if (poll(p, n, 1000) > 0 && fw)
+			forwarder_handle(fw, p, n);
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (pid != s->vmm)
+				continue; /* a relay */
 			/* Powered off (wsl --shutdown) is an end; anything else is a crash. */
 			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 				record_crash(s->p, status);
 			return;
 		}
-		if (!flock(sessions_fd, LOCK_EX | LOCK_NB)) {
-			time_t now = time(NULL);
-
-			if (!idle_since)
-				idle_since = now;
-			if ((now - idle_since) * 1000 >= (time_t)s->c->vm_idle_timeout_ms) {
-				stop_vm(s);
-				return;
-			}
-			flock(sessions_fd, LOCK_UN);
-		} else {
+		if (time(NULL) == last_check)
+			continue;
+		last_check = time(NULL);
+		if (flock(sessions_fd, LOCK_EX | LOCK_NB)) {
 			idle_since = 0;
+			continue;
 		}
-		sleep(1);
+		if (!idle_since)
+			idle_since = last_check;
+		if ((last_check - idle_since) * 1000 >= (time_t)s->c->vm_idle_timeout_ms) {
+			stop_vm(s);
+			return;
+		}
+		flock(sessions_fd, LOCK_UN);
 	}
 }
 
 void vm_service_main(const struct wsl_paths *p, const struct wsl_config *c, int ready_fd)
 {
 	struct service s = { .p = p, .c = c, .ready_fd = ready_fd };
+	struct forwarder fw;
 	char path[600];
 	int lock_fd, sessions_fd, listener, null;
 
@@ -359,6 +370,14 @@ void vm_service_main(const struct wsl_paths *p, const struct wsl_config *c, int 
 	if (sessions_fd < 0 || listener < 0)
 		service_fail(&s, "cannot set up %s: %s", p->runtime, strerror(errno));
 
+	if (c->localhost_forwarding) {
+		char vsock[600];
+
+		runtime_path(vsock, sizeof(vsock), p, "vsock");
+		runtime_path(path, sizeof(path), p, "vsock_5002");
+		if (forwarder_init(&fw, vsock, path))
+			service_fail(&s, "cannot listen on %s: %s", path, strerror(errno));
+	}
 	start_vmm(&s);
 	wait_ready(&s, listener);
 	close(listener);
@@ -368,7 +387,9 @@ void vm_service_main(const struct wsl_paths *p, const struct wsl_config *c, int 
 	s.ready_fd = -1;
 	dup2(null, 2);
 
-	stop_when_idle(&s, sessions_fd);
+	serve(&s, sessions_fd, c->localhost_forwarding ? &fw : NULL);
+	if (c->localhost_forwarding)
+		forwarder_close(&fw);
 	cleanup_runtime(p);
 	_exit(0);
 }

@@ -47,6 +47,7 @@ enum proto_type {
 	PROTO_TERMINATE_DISTRO,	 /* string name */
 	PROTO_SHUTDOWN,		 /* empty */
 	PROTO_LISTENER,		 /* u32 event, u16 port, u16 family, string distro */
+	PROTO_CONNECT_PORT,	 /* u16 port, u16 family: OK, then the connection's raw bytes */
 	PROTO_TYPE_MAX,
 };
 
@@ -124,6 +125,7 @@ int proto_put_distro_list(struct proto_buf *b, uint32_t id, const struct proto_d
 			  uint32_t count);
 int proto_put_string_msg(struct proto_buf *b, uint32_t type, uint32_t id, const char *s);
 int proto_put_listener(struct proto_buf *b, uint32_t id, const struct proto_listener *l);
+int proto_put_connect_port(struct proto_buf *b, uint32_t id, uint16_t port, uint16_t family);
 
 /*
  * Split BUF (LEN bytes) into its first message.  Returns the size of that
@@ -150,6 +152,7 @@ int proto_get_string(const struct proto_msg *msg, const char **s);
 int proto_get_distro_list(const struct proto_msg *msg,
 			  void (*fn)(const struct proto_distro *d, void *arg), void *arg);
 int proto_get_listener(const struct proto_msg *msg, struct proto_listener *l);
+int proto_get_connect_port(const struct proto_msg *msg, uint16_t *port, uint16_t *family);
 
 /* The name of a message type, for messages and logs. */
 const char *proto_type_name(uint32_t type);

@@ -191,6 +191,15 @@ int proto_put_listener(struct proto_buf *b, uint32_t id, const struct proto_list
 	return msg_end(b, start);
 }
 
+int proto_put_connect_port(struct proto_buf *b, uint32_t id, uint16_t port, uint16_t family)
+{
+	size_t start = msg_begin(b, PROTO_CONNECT_PORT, id);
+
+	put_u16(b, port);
+	put_u16(b, family);
+	return msg_end(b, start);
+}
+
 /* --- decoding ------------------------------------------------------------ */
 
 /* A cursor over a payload; any overrun sets bad and yields zeros. */
@@ -429,6 +438,20 @@ int proto_get_listener(const struct proto_msg *msg, struct proto_listener *l)
 	return reader_done(&r);
 }
 
+int proto_get_connect_port(const struct proto_msg *msg, uint16_t *port, uint16_t *family)
+{
+	struct reader r;
+
+	if (msg->type != PROTO_CONNECT_PORT)
+		return -1;
+	reader_init(&r, msg);
+	*port = get_u16(&r);
+	*family = get_u16(&r);
+	if (!*port)
+		return -1;
+	return reader_done(&r);
+}
+
 const char *proto_type_name(uint32_t type)
 {
 	static const char *const names[PROTO_TYPE_MAX] = {
@@ -447,6 +470,7 @@ const char *proto_type_name(uint32_t type)
 		[PROTO_TERMINATE_DISTRO] = "TERMINATE_DISTRO",
 		[PROTO_SHUTDOWN] = "SHUTDOWN",
 		[PROTO_LISTENER] = "LISTENER",
+		[PROTO_CONNECT_PORT] = "CONNECT_PORT",
 	};
 
 	return type < PROTO_TYPE_MAX && names[type] ? names[type] : "unknown";

@@ -48,6 +48,8 @@ static size_t decode_all(const uint8_t *data, size_t len)
 			touched += u & 1;
 		if (!proto_get_string(&m, &s))
 			touched += strlen(s);
+		if (!proto_get_connect_port(&m, &rows, &cols))
+			touched += rows + cols;
 		if (!proto_get_listener(&m, &l))
 			touched += strlen(l.distro);
 		proto_get_distro_list(&m, decode_all_count, &touched);

@@ -77,6 +77,7 @@ static void test_small_messages_round_trip(void **state)
 	assert_int_equal(proto_put_resize(&b, 4, 50, 132), 0);
 	assert_int_equal(proto_put_distro_list(&b, 5, distros, 2), 0);
 	assert_int_equal(proto_put_listener(&b, 6, &l), 0);
+	assert_int_equal(proto_put_connect_port(&b, 7, 8080, 2), 0);
 	assert_int_equal(proto_put_empty(&b, PROTO_SHUTDOWN, 8), 0);
 
 	n = proto_parse(b.data, b.len, &m);
@@ -109,6 +110,11 @@ static void test_small_messages_round_trip(void **state)
 	assert_int_equal(proto_get_listener(&m, &l2), 0);
 	assert_int_equal(l2.port, 8080);
 	assert_string_equal(l2.distro, "debian");
+	off += n;
+	n = proto_parse(b.data + off, b.len - off, &m);
+	assert_int_equal(proto_get_connect_port(&m, &rows, &cols), 0);
+	assert_int_equal(rows, 8080);
+	assert_int_equal(cols, 2);
 	off += n;
 	n = proto_parse(b.data + off, b.len - off, &m);
 	assert_int_equal(m.type, PROTO_SHUTDOWN);

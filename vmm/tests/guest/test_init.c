@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The guest side of wslvm's KVM tests: a static PID 1 that signals ready,
+ * exercises the devices named in its environment and reports each check
+ * on the console as "wslvm-test: ok NAME" or "wslvm-test: FAIL NAME: why".
+ *
+ * The kernel passes unknown "key=value" parameters of its command line to
+ * init as environment variables, so the test picks the checks with
+ *
+ *   wslvm_test=console,rng,blk,ext4,vsock   checks to run, in that order
+ *   wslvm_end=poweroff|panic|reset          how to end (default poweroff)
+ *   wslvm_serial=ID                         the serial /dev/vda must have
+ *   wslvm_hold=SECONDS                      wait before ending (to be measured)
+ *
+ * The check "blkbench" (not a test: it overwrites /dev/vda) prints the
+ * sequential write and read throughput of /dev/vda for bench/.
+ *
+ * After the checks it powers off (or panics, or resets) as asked; when a
+ * check failed it resets instead of powering off, so wslvm's exit status
+ * tells too.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/vm_sockets.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/io.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../layout.h"
+
+#define SECTOR 512
+/* What the host put in /dev/vda's first sector, and what we write at sector 8. */
+#define BLK_HOST_PATTERN "wslvm-blk-host-pattern"
+#define BLK_GUEST_PATTERN "wslvm-blk-guest-wrote-this"
+#define BLK_GUEST_SECTOR 8
+/* 1 MiB the host filled with data, which we discard / zero. */
+#define BLK_DISCARD_OFFSET (1 << 20)
+#define BLK_ZEROES_OFFSET (2 << 20)
+#define BLK_RANGE_LEN (1 << 20)
+
+#define VSOCK_GUEST_PORT 1234	/* the host connects here */
+#define VSOCK_HOST_PORT 5678	/* we connect there */
+
+static bool failed;
+
+static void say(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (write(STDOUT_FILENO, buf, n) < 0)
+		return;
+}
+
+static void ok(const char *name)
+{
+	say("wslvm-test: ok %s", name);
+}
+
+static void fail(const char *name, const char *fmt, ...)
+{
+	char why[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	say("wslvm-test: FAIL %s: %s", name, why);
+	failed = true;
+}
+
+/* Before the console works, the kernel log is the only way out. */
+static void kmsg(const char *what, int err)
+{
+	char buf[200];
+	int fd = open("/dev/kmsg", O_WRONLY);
+	int n = snprintf(buf, sizeof(buf), "<3>wslvm-test: %s: %s\n", what, strerror(err));
+
+	if (fd >= 0 && write(fd, buf, n) < 0)
+		return;
+	if (fd >= 0)
+		close(fd);
+}
+
+static void setup(void)
+{
+	int fd;
+
+	mkdir("/dev", 0755);
+	mkdir("/proc", 0755);
+	mkdir("/sys", 0755);
+	mkdir("/mnt", 0755);
+	if (mount("devtmpfs", "/dev", "devtmpfs", 0, NULL) < 0)
+		kmsg("mounting devtmpfs on /dev", errno);
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	fd = open("/dev/console", O_RDWR);
+	if (fd < 0)
+		kmsg("opening /dev/console", errno);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+static void signal_ready(void)
+{
+	if (ioperm(PORT_READY, 1, 1) < 0) {
+		fail("ready", "ioperm(0x%x): %s", PORT_READY, strerror(errno));
+		return;
+	}
+	outb(1, PORT_READY);
+	ok("ready");
+}
+
+static void check_console(void)
+{
+	char line[128];
+	ssize_t n;
+
+	say("wslvm-test: waiting for console input");
+	n = read(STDIN_FILENO, line, sizeof(line) - 1);
+	if (n <= 0) {
+		fail("console", "reading the console: %s", n < 0 ? strerror(errno) : "end of file");
+		return;
+	}
+	line[n] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	say("wslvm-test: console got '%s'", line);
+	ok("console");
+}
+
+static void check_rng(void)
+{
+	uint8_t buf[64];
+	char current[64] = "";
+	ssize_t n;
+	int fd, i, nonzero = 0;
+
+	fd = open("/sys/class/misc/hw_random/rng_current", O_RDONLY);
+	if (fd >= 0) {
+		n = read(fd, current, sizeof(current) - 1);
+		current[n > 0 ? n : 0] = '\0';
+		current[strcspn(current, "\n")] = '\0';
+		close(fd);
+	}
+	if (strncmp(current, "virtio_rng", 10)) {
+		fail("rng", "the current hardware RNG is '%s', not virtio_rng", current);
+		return;
+	}
+	fd = open("/dev/hwrng", O_RDONLY);
+	if (fd < 0) {
+		fail("rng", "opening /dev/hwrng: %s", strerror(errno));
+		return;
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n != sizeof(buf)) {
+		fail("rng", "read %zd of %zu bytes from /dev/hwrng", n, sizeof(buf));
+		return;
+	}
+	for (i = 0; i < (int)sizeof(buf); i++)
+		nonzero += buf[i] != 0;
+	if (nonzero < 32) {
+		fail("rng", "only %d of 64 bytes from virtio-rng are nonzero", nonzero);
+		return;
+	}
+	say("wslvm-test: rng gave 64 bytes, %d nonzero", nonzero);
+	ok("rng");
+}
+
+static bool read_sysfs(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return true;
+}
+
+static void check_blk(void)
+{
+	const char *serial = getenv("wslvm_serial");
+	char buf[SECTOR], got_serial[64];
+	uint64_t range[2];
+	int fd;
+
+	if (serial) {
+		if (!read_sysfs("/sys/block/vda/serial", got_serial, sizeof(got_serial)))
+			fail("blk serial", "reading /sys/block/vda/serial: %s", strerror(errno));
+		else if (strcmp(got_serial, serial))
+			fail("blk serial", "/dev/vda's serial is '%s', not '%s'", got_serial, serial);
+		else
+			ok("blk serial");
+	}
+	fd = open("/dev/vda", O_RDWR | O_DIRECT);
+	if (fd < 0) {
+		fail("blk", "opening /dev/vda: %s", strerror(errno));
+		return;
+	}
+	if (pread(fd, buf, SECTOR, 0) != SECTOR || memcmp(buf, BLK_HOST_PATTERN,
+							    strlen(BLK_HOST_PATTERN)))
+		fail("blk read", "sector 0 does not start with the host's pattern");
+	else
+		ok("blk read");
+
+	memset(buf, 0, sizeof(buf));
+	strcpy(buf, BLK_GUEST_PATTERN);
+	if (pwrite(fd, buf, SECTOR, BLK_GUEST_SECTOR * SECTOR) != SECTOR)
+		fail("blk write", "writing sector %d: %s", BLK_GUEST_SECTOR, strerror(errno));
+	else if (fsync(fd) < 0)
+		fail("blk flush", "fsync: %s", strerror(errno));
+	else
+		ok("blk write and flush");
+
+	range[0] = BLK_DISCARD_OFFSET;
+	range[1] = BLK_RANGE_LEN;
+	if (ioctl(fd, BLKDISCARD, range) < 0)
+		fail("blk discard", "BLKDISCARD: %s", strerror(errno));
+	else
+		ok("blk discard");
+	range[0] = BLK_ZEROES_OFFSET;
+	if (ioctl(fd, BLKZEROOUT, range) < 0)
+		fail("blk write-zeroes", "BLKZEROOUT: %s", strerror(errno));
+	else
+		ok("blk write-zeroes");
+	close(fd);
+}
+
+/* A file system on /dev/vdb: write a file, trim, unmount; the host checks it. */
+static void check_ext4(void)
+{
+	struct fstrim_range trim = { .len = UINT64_MAX };
+	const char text[] = "written by the guest through virtio-blk\n";
+	int fd;
+
+	if (mount("/dev/vdb", "/mnt", "ext4", 0, "discard") < 0) {
+		fail("ext4", "mounting /dev/vdb: %s", strerror(errno));
+		return;
+	}
+	unlink("/mnt/filler");
+	fd = open("/mnt/hello.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, text, sizeof(text) - 1) != sizeof(text) - 1 || fsync(fd) < 0)
+		fail("ext4 write", "writing /mnt/hello.txt: %s", strerror(errno));
+	else
+		ok("ext4 write");
+	if (fd >= 0)
+		close(fd);
+	sync();
+	fd = open("/mnt", O_RDONLY | O_DIRECTORY);
+	if (fd < 0 || ioctl(fd, FITRIM, &trim) < 0)
+		fail("ext4 fstrim", "FITRIM on /mnt: %s", strerror(errno));
+	else
+		say("wslvm-test: fstrim trimmed %llu bytes", (unsigned long long)trim.len), ok("ext4 fstrim");
+	if (fd >= 0)
+		close(fd);
+	if (umount("/mnt") < 0)
+		fail("ext4 umount", "unmounting /mnt: %s", strerror(errno));
+}
+
+static bool write_all(int fd, const char *s)
+{
+	size_t len = strlen(s);
+
+	return write(fd, s, len) == (ssize_t)len;
+}
+
+static ssize_t read_line(int fd, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	while (n < size - 1) {
+		ssize_t r = read(fd, buf + n, 1);
+
+		if (r <= 0)
+			return r < 0 ? -1 : (ssize_t)n;
+		if (buf[n++] == '\n')
+			break;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+/* The host connects to us, sends a line, and gets it back with a prefix. */
+static void check_vsock_listen(void)
+{
+	struct sockaddr_vm addr = {
+		.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = VSOCK_GUEST_PORT,
+	};
+	char line[256], reply[300];
+	int lfd, fd;
+
+	lfd = socket(AF_VSOCK, SOCK_STREAM, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    listen(lfd, 1) < 0) {
+		fail("vsock listen", "listening on vsock port %d: %s", VSOCK_GUEST_PORT,
+		     strerror(errno));
+		return;
+	}
+	say("wslvm-test: vsock listening on port %d", VSOCK_GUEST_PORT);
+	fd = accept(lfd, NULL, NULL);
+	if (fd < 0) {
+		fail("vsock host-to-guest", "accept: %s", strerror(errno));
+		close(lfd);
+		return;
+	}
+	if (read_line(fd, line, sizeof(line)) <= 0) {
+		fail("vsock host-to-guest", "reading from the host: %s", strerror(errno));
+	} else {
+		snprintf(reply, sizeof(reply), "guest heard: %s", line);
+		if (!write_all(fd, reply))
+			fail("vsock host-to-guest", "answering the host: %s", strerror(errno));
+		else
+			ok("vsock host-to-guest");
+	}
+	close(fd);
+	close(lfd);
+}
+
+/* We connect to the host, send a line, and expect it back with a prefix. */
+static void check_vsock_connect(void)
+{
+	struct sockaddr_vm addr = {
+		.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST, .svm_port = VSOCK_HOST_PORT,
+	};
+	char line[256];
+	int fd;
+
+	fd = socket(AF_VSOCK, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		fail("vsock guest-to-host", "connecting to host port %d: %s", VSOCK_HOST_PORT,
+		     strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (!write_all(fd, "hello from the guest\n") || read_line(fd, line, sizeof(line)) <= 0)
+		fail("vsock guest-to-host", "talking to the host: %s", strerror(errno));
+	else if (strcmp(line, "host heard: hello from the guest\n"))
+		fail("vsock guest-to-host", "the host answered '%s'", line);
+	else
+		ok("vsock guest-to-host");
+	close(fd);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Sequential 1 MiB writes then reads of BENCH_BYTES on /dev/vda, direct I/O. */
+#define BENCH_BYTES (64 << 20)
+#define BENCH_CHUNK (1 << 20)
+
+static void bench_blk(void)
+{
+	double t0, t_write, t_read;
+	void *buf;
+	off_t off;
+	int fd;
+
+	if (posix_memalign(&buf, 4096, BENCH_CHUNK)) {
+		fail("blkbench", "no memory");
+		return;
+	}
+	memset(buf, 0x5a, BENCH_CHUNK);
+	fd = open("/dev/vda", O_RDWR | O_DIRECT);
+	if (fd < 0) {
+		fail("blkbench", "opening /dev/vda: %s", strerror(errno));
+		free(buf);
+		return;
+	}
+	t0 = now_s();
+	for (off = 0; off < BENCH_BYTES; off += BENCH_CHUNK)
+		if (pwrite(fd, buf, BENCH_CHUNK, off) != BENCH_CHUNK)
+			break;
+	fsync(fd);
+	t_write = now_s() - t0;
+	t0 = now_s();
+	for (off = 0; off < BENCH_BYTES; off += BENCH_CHUNK)
+		if (pread(fd, buf, BENCH_CHUNK, off) != BENCH_CHUNK)
+			break;
+	t_read = now_s() - t0;
+	close(fd);
+	free(buf);
+	if (off < BENCH_BYTES) {
+		fail("blkbench", "short transfer at byte %lld: %s", (long long)off, strerror(errno));
+		return;
+	}
+	say("wslvm-test: blkbench write %.1f MB/s read %.1f MB/s",
+	    BENCH_BYTES / 1e6 / t_write, BENCH_BYTES / 1e6 / t_read);
+	ok("blkbench");
+}
+
+static void run_check(const char *name)
+{
+	if (!strcmp(name, "console"))
+		check_console();
+	else if (!strcmp(name, "rng"))
+		check_rng();
+	else if (!strcmp(name, "blk"))
+		check_blk();
+	else if (!strcmp(name, "ext4"))
+		check_ext4();
+	else if (!strcmp(name, "blkbench"))
+		bench_blk();
+	else if (!strcmp(name, "vsock")) {
+		check_vsock_listen();
+		check_vsock_connect();
+	} else
+		fail(name, "no such check");
+}
+
+int main(void)
+{
+	const char *checks = getenv("wslvm_test");
+	const char *end = getenv("wslvm_end");
+	const char *hold = getenv("wslvm_hold");
+	char *list, *name, *save = NULL;
+
+	setup();
+	say("wslvm-test: init up");
+	signal_ready();
+	if (checks) {
+		list = strdup(checks);
+		for (name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save))
+			run_check(name);
+		free(list);
+	}
+	sync();
+	say("wslvm-test: done, %s", failed ? "some checks failed" : "all checks passed");
+	if (hold)
+		sleep(atoi(hold));
+	if (end && !strcmp(end, "panic"))
+		return 1;	/* PID 1 exiting panics the kernel */
+	if (failed || (end && !strcmp(end, "reset")))
+		reboot(RB_AUTOBOOT);
+	reboot(RB_POWER_OFF);
+	return 0;
+}

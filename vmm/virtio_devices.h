@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* The virtio devices wslvm offers, each set up by one call from main(). */
+#ifndef WSLVM_VIRTIO_DEVICES_H
+#define WSLVM_VIRTIO_DEVICES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm;
+
+void virtio_rng_init(struct vm *vm);
+
+/* A block device on a disk image; serial is what the guest reads as its ID. */
+struct blk_options {
+	const char *path;
+	bool read_only;
+	const char *serial;
+};
+void virtio_blk_init(struct vm *vm, const struct blk_options *opts);
+
+/* virtio-console: the guest's /dev/hvc0, written to out_path. */
+void virtio_console_init(struct vm *vm, const char *out_path);
+
+/* virtio-vsock with Firecracker's hybrid Unix socket protocol at uds_path. */
+void virtio_vsock_init(struct vm *vm, uint64_t guest_cid, const char *uds_path);
+
+#endif

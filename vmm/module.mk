@@ -10,3 +10,11 @@ KVM_TEST_PROGRAMS += $(WSLVM_TEST_INIT)
 WSLVM_VSOCK_PEER := $(O)/tests/vmm/vsock-peer
 $(eval $(call host_program,$(WSLVM_VSOCK_PEER),vmm/tests/helpers/vsock_peer.c))
 KVM_TEST_PROGRAMS += $(WSLVM_VSOCK_PEER)
+
+# libFuzzer target for the virtqueue walker ("make fuzz", "make fuzz-run").
+WSLVM_FUZZ_SRCS := vmm/virtq.c vmm/mem.c vmm/log.c
+FUZZERS += $(O)/fuzz/fuzz_virtq
+$(O)/fuzz/fuzz_virtq: vmm/tests/fuzz_virtq.c $(WSLVM_FUZZ_SRCS) $(wildcard vmm/*.h)
+	$(call say,FUZZ-CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ vmm/tests/fuzz_virtq.c $(WSLVM_FUZZ_SRCS)

@@ -25,7 +25,7 @@
 
 #define VM_READY_TIMEOUT_MS 180000
 #define VM_STOP_TIMEOUT_S   30
-#define VM_MAX_DISKS	    16
+#define VM_MAX_DISKS	    8	/* wslvm's limit of virtio-blk disks */
 
 struct service {
 	const struct wsl_paths *p;

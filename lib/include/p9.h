@@ -276,6 +276,15 @@ size_t p9_encode(const struct p9_fcall *f, void *buf, size_t cap);
 /* The size field of the message starting at BUF (at least 4 bytes). */
 uint32_t p9_msg_size(const void *buf);
 
+/*
+ * For transports whose data is not next to its header (see
+ * p9_server_handlev): decode a Twrite from its first P9_TWRITE_HEADER
+ * bytes, given the message's whole length TOTAL (data stays NULL), and
+ * write the P9_RREAD_HEADER bytes that precede COUNT bytes of Rread data.
+ */
+int p9_decode_twrite_header(const void *hdr, size_t total, struct p9_fcall *f);
+void p9_encode_rread_header(void *buf, uint16_t tag, uint32_t count);
+
 /* A directory entry of Rreaddir. */
 struct p9_dirent {
 	struct p9_qid qid;
@@ -333,6 +342,21 @@ void p9_server_destroy(struct p9_server *s);
  */
 size_t p9_server_handle(struct p9_server *s, const void *req, size_t len, void *reply,
 			size_t cap);
+
+/*
+ * The same, for a request and a reply scattered over buffers (virtio
+ * descriptors): REQ (NREQ pieces) holds one message, REPLY (NREPLY
+ * pieces, CAP bytes in all) receives the reply, whose length is returned.
+ * Tread data goes from the file straight into the reply's pieces after
+ * its header (preadv) and Twrite data straight from the request's
+ * (pwritev): no copy, wherever the guest put its pages.  Other messages
+ * are gathered and scattered through a buffer.  More than P9_MAX_IOV
+ * pieces on either side get Rlerror(EINVAL).
+ */
+#define P9_MAX_IOV 1024
+struct iovec;
+size_t p9_server_handlev(struct p9_server *s, const struct iovec *req, int nreq,
+			 const struct iovec *reply, int nreply);
 
 /* The msize negotiated by the last Tversion (0 before one). */
 uint32_t p9_server_msize(struct p9_server *s);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "p9_internal.h"
@@ -202,7 +203,7 @@ int op_read(struct req *q)
 {
 	uint64_t off = q->t->u.tread.offset;
 	uint32_t count = q->t->u.tread.count;
-	uint8_t *data = q->buf + P9_RREAD_HEADER;
+	uint8_t *data = q->data_iov ? NULL : q->buf + P9_RREAD_HEADER;
 	struct fid *f = fid_get(q->s, q->t->u.tread.fid);
 	enum fid_kind kind;
 	int fd, err = 0;
@@ -226,9 +227,13 @@ int op_read(struct req *q)
 	if (count > q->cap - P9_RREAD_HEADER)
 		count = q->cap - P9_RREAD_HEADER;
 	if (!err) {
-		/* Straight from the file into the reply: p9_encode leaves it there. */
+		/*
+		 * Straight from the file into the reply (p9_encode leaves it
+		 * there), or into the reply's pieces.
+		 */
 		do
-			n = pread(fd, data, count, off);
+			n = q->data_iov ? preadv(fd, q->data_iov, q->data_niov, off) :
+					  pread(fd, data, count, off);
 		while (n < 0 && errno == EINTR);
 		if (n < 0)
 			err = -errno;
@@ -263,7 +268,8 @@ int op_write(struct req *q)
 		err = -EINVAL;
 	if (!err) {
 		do
-			n = pwrite(fd, q->t->u.twrite.data, q->t->u.twrite.count, off);
+			n = q->data_iov ? pwritev(fd, q->data_iov, q->data_niov, off) :
+					  pwrite(fd, q->t->u.twrite.data, q->t->u.twrite.count, off);
 		while (n < 0 && errno == EINTR);
 		if (n < 0)
 			err = -errno;

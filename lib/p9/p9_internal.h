@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "p9.h"
 
@@ -74,9 +75,23 @@ struct req {
 	struct p9_fcall *r;  /* the reply; type and tag are set by the caller */
 	uint8_t *buf;	     /* the reply buffer, for data read straight into it */
 	size_t cap;	     /* its usable size: min(transport's, msize) */
+	/*
+	 * From p9_server_handlev, for Tread and Twrite: where the data goes
+	 * (the reply's pieces after its header, at most cap - P9_RREAD_HEADER
+	 * bytes) or comes from (the request's, count bytes).  buf is unused.
+	 */
+	const struct iovec *data_iov;
+	int data_niov;
 };
 
 #define READ_ONLY(q) ((q)->s->flags & P9_SERVER_READONLY)
+
+/* server.c: serve a decoded request (ERR: how decoding went); fills q->r or returns -errno */
+int serve_fcall(struct req *q, int err);
+
+/* iov.c */
+size_t iov_copy_out(const struct iovec *iov, int n, const void *src, size_t len);
+size_t iov_copy_in(void *dst, const struct iovec *iov, int n, size_t len);
 
 /* server.c: the fid table */
 struct fid *fid_get(struct p9_server *s, uint32_t num);

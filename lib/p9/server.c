@@ -392,32 +392,33 @@ static int dispatch(struct req *q)
 	}
 }
 
+int serve_fcall(struct req *q, int err)
+{
+	uint32_t msize = p9_server_msize(q->s);
+
+	if (q->cap > UINT32_MAX)
+		q->cap = UINT32_MAX;
+	if (msize && q->cap > msize)
+		q->cap = msize;
+	memset(q->r, 0, sizeof(*q->r));
+	q->r->type = q->t->type + 1;
+	q->r->tag = q->t->tag;
+	if (!err && !msize && q->t->type != P9_TVERSION)
+		err = -EPROTO; /* nothing before Tversion */
+	return err ? err : dispatch(q);
+}
+
 size_t p9_server_handle(struct p9_server *s, const void *req, size_t len, void *reply,
 			size_t cap)
 {
 	struct p9_fcall t, r;
 	struct req q = { .s = s, .t = &t, .r = &r, .buf = reply, .cap = cap };
-	uint32_t msize;
 	size_t n;
 	int err;
 
 	if (cap < P9_RLERROR_SIZE)
 		return 0;
-	if (q.cap > UINT32_MAX)
-		q.cap = UINT32_MAX;
-	pthread_mutex_lock(&s->lock);
-	msize = s->msize;
-	pthread_mutex_unlock(&s->lock);
-	if (msize && q.cap > msize)
-		q.cap = msize;
-	memset(&r, 0, sizeof(r));
-	err = p9_decode(req, len, &t);
-	r.type = t.type + 1;
-	r.tag = t.tag;
-	if (!err && !msize && t.type != P9_TVERSION)
-		err = -EPROTO; /* nothing before Tversion */
-	if (!err)
-		err = dispatch(&q);
+	err = serve_fcall(&q, p9_decode(req, len, &t));
 	if (!err) {
 		n = p9_encode(&r, reply, q.cap);
 		if (n)

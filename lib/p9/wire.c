@@ -427,6 +427,36 @@ size_t p9_encode(const struct p9_fcall *f, void *buf, size_t cap)
 	return t;
 }
 
+int p9_decode_twrite_header(const void *hdr, size_t total, struct p9_fcall *f)
+{
+	struct cursor c = { .buf = (uint8_t *)hdr, .end = P9_TWRITE_HEADER };
+	uint32_t size = 0;
+
+	memset(f, 0, sizeof(*f));
+	x_u32(&c, &size);
+	x_u8(&c, &f->type);
+	x_u16(&c, &f->tag);
+	x_u32(&c, &f->u.twrite.fid);
+	x_u64(&c, &f->u.twrite.offset);
+	x_u32(&c, &f->u.twrite.count);
+	if (c.bad || f->type != P9_TWRITE || size != total ||
+	    f->u.twrite.count != total - P9_TWRITE_HEADER)
+		return -EBADMSG;
+	return 0;
+}
+
+void p9_encode_rread_header(void *buf, uint16_t tag, uint32_t count)
+{
+	struct cursor c = { .buf = buf, .end = P9_RREAD_HEADER, .encode = 1 };
+	uint32_t size = P9_RREAD_HEADER + count;
+	uint8_t type = P9_RREAD;
+
+	x_u32(&c, &size);
+	x_u8(&c, &type);
+	x_u16(&c, &tag);
+	x_u32(&c, &count);
+}
+
 size_t p9_put_dirent(void *buf, size_t cap, const struct p9_dirent *d)
 {
 	struct cursor c = { .buf = buf, .end = cap, .encode = 1 };

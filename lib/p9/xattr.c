@@ -179,7 +179,7 @@ int xattr_read(struct req *q, struct fid *f)
 {
 	uint64_t off = q->t->u.tread.offset;
 	uint32_t count = q->t->u.tread.count;
-	uint8_t *data = q->buf + P9_RREAD_HEADER;
+	uint8_t *data = q->data_iov ? NULL : q->buf + P9_RREAD_HEADER;
 
 	if (count > q->cap - P9_RREAD_HEADER)
 		count = q->cap - P9_RREAD_HEADER;
@@ -188,7 +188,10 @@ int xattr_read(struct req *q, struct fid *f)
 		count = 0;
 	else if (count > f->xsize - off)
 		count = f->xsize - off;
-	memcpy(data, f->xbuf + (count ? off : 0), count);
+	if (data)
+		memcpy(data, f->xbuf + (count ? off : 0), count);
+	else
+		count = iov_copy_out(q->data_iov, q->data_niov, f->xbuf + (count ? off : 0), count);
 	pthread_mutex_unlock(&f->lock);
 	q->r->u.rread.count = count;
 	q->r->u.rread.data = data;
@@ -205,7 +208,10 @@ int xattr_write(struct req *q, struct fid *f)
 	if (off > f->xsize || count > f->xsize - off) {
 		err = -ENOSPC; /* more than Txattrcreate announced */
 	} else {
-		memcpy(f->xbuf + off, q->t->u.twrite.data, count);
+		if (q->data_iov)
+			iov_copy_in(f->xbuf + off, q->data_iov, q->data_niov, count);
+		else
+			memcpy(f->xbuf + off, q->t->u.twrite.data, count);
 		if (off + count > f->xfilled)
 			f->xfilled = off + count;
 	}

@@ -127,7 +127,7 @@ static void test_symlinks_out_are_not_followed(void **state)
 
 struct racer {
 	struct fixture *fx;
-	volatile int stop;
+	int stop;
 	long swaps;
 };
 
@@ -140,9 +140,9 @@ static void *swap_dir_and_link(void *arg)
 	snprintf(d, sizeof(d), "%s/d", r->fx->share);
 	snprintf(l, sizeof(l), "%s/l", r->fx->share);
 	snprintf(t, sizeof(t), "%s/t", r->fx->share);
-	while (!r->stop) {
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
 		if (!rename(d, t) && !rename(l, d) && !rename(d, l) && !rename(t, d))
-			r->swaps++;
+			__atomic_fetch_add(&r->swaps, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -165,7 +165,9 @@ static void test_rename_race_stays_inside(void **state)
 	assert_int_equal(symlink(fx->outside, fx_path(fx, "l")), 0);
 	assert_int_equal(tc_walk(c, 0, 5, "d"), 0);
 	assert_int_equal(pthread_create(&th, NULL, swap_dir_and_link, &r), 0);
-	for (int i = 0; i < 3000; i++) {
+	/* at least 3000 reads, and on until the racer has swapped 200 times */
+	for (int i = 0; i < 3000 || (i < 1000000 &&
+					__atomic_load_n(&r.swaps, __ATOMIC_RELAXED) < 200); i++) {
 		if (tc_walk(c, 0, 1, "d/secret"))
 			continue;
 		if (!tc_open(c, 1, P9_DOTL_RDONLY) && tc_read(c, P9_TREAD, 1, 0, 64) > 0) {
@@ -176,7 +178,7 @@ static void test_rename_race_stays_inside(void **state)
 		}
 		assert_int_equal(tc_clunk(c, 1), 0);
 	}
-	r.stop = 1;
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELAXED);
 	pthread_join(th, NULL);
 	print_message("# %d reads inside, %d outside, %ld swaps\n", inside, outside, r.swaps);
 	assert_int_equal(outside, 0);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -503,6 +504,116 @@ static void test_special_files_are_not_opened(void **state)
 	assert_int_equal(c->r.u.rgetattr.mode & S_IFMT, S_IFIFO);
 }
 
+/* Cut LEN bytes at BUF into up to MAX pieces of random sizes, some empty. */
+static int split(struct iovec *iov, int max, void *buf, size_t len, unsigned int *seed)
+{
+	size_t off = 0;
+	int n = 0;
+
+	while (off < len && n < max - 1) {
+		size_t k = rand_r(seed) % 4 == 0 ? 0 : rand_r(seed) % (len / 8 + 2);
+
+		if (k > len - off)
+			k = len - off;
+		iov[n++] = (struct iovec){ (uint8_t *)buf + off, k };
+		off += k;
+	}
+	iov[n++] = (struct iovec){ (uint8_t *)buf + off, len - off };
+	return n;
+}
+
+/* REQ served through p9_server_handlev, request and reply cut in pieces: the same bytes. */
+static void same_reply_in_pieces(struct tclient *c, const struct p9_fcall *req,
+				 unsigned int *seed)
+{
+	static uint8_t in[TC_MSIZE], out[TC_MSIZE], want[TC_MSIZE];
+	struct p9_fcall t = *req;
+	struct iovec ri[64], ro[64];
+	size_t len, n, m;
+
+	t.tag = 42;
+	len = p9_encode(&t, in, sizeof(in));
+	assert_true(len > 0);
+	n = p9_server_handle(c->s, in, len, want, sizeof(want));
+	memset(out, 0, sizeof(out));
+	m = p9_server_handlev(c->s, ri, split(ri, 64, in, len, seed), ro,
+			      split(ro, 64, out, sizeof(out), seed));
+	assert_int_equal(m, n);
+	assert_memory_equal(out, want, n);
+}
+
+static void test_scattered_requests(void **state)
+{
+	struct fixture *fx = *state;
+	struct tclient *c = &fx->c;
+	static uint8_t data[200000], msg[TC_MSIZE], rep[64];
+	struct iovec ri[64], ro[P9_MAX_IOV + 1];
+	struct p9_fcall t;
+	unsigned int seed = 7;
+	size_t len;
+	FILE *f;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = i * 13 + (i >> 9);
+	assert_int_equal(tc_walk(c, 0, 1, ""), 0);
+	assert_int_equal(tc_create(c, 1, "f", P9_DOTL_RDWR, 0644), 0);
+	/* Twrite in pieces: the header cut too, the data written from where it lies */
+	t = (struct p9_fcall){ .type = P9_TWRITE, .tag = 5,
+			       .u.twrite = { 1, 0, sizeof(data), data } };
+	len = p9_encode(&t, msg, sizeof(msg));
+	assert_int_equal(p9_server_handlev(c->s, ri, split(ri, 64, msg, len, &seed), ro,
+					   split(ro, 8, rep, sizeof(rep), &seed)),
+			 P9_RLERROR_SIZE);
+	assert_int_equal(p9_decode(rep, P9_RLERROR_SIZE, &c->r), 0);
+	assert_int_equal(c->r.type, P9_RWRITE);
+	assert_int_equal(c->r.u.rwrite.count, sizeof(data));
+	f = fopen(fx_path(fx, "f"), "r");
+	assert_non_null(f);
+	assert_int_equal(fread(msg, 1, sizeof(msg), f), sizeof(data));
+	fclose(f);
+	assert_memory_equal(msg, data, sizeof(data));
+	/* every kind of reply, in pieces, is the reply in one buffer */
+	assert_int_equal(mkdir(fx_path(fx, "d"), 0755), 0);
+	assert_int_equal(tc_walk(c, 0, 2, "d"), 0);
+	assert_int_equal(tc_open(c, 2, P9_DOTL_RDONLY), 0);
+	for (int round = 0; round < 20; round++) {
+		const struct p9_fcall reqs[] = {
+			{ .type = P9_TREAD, .u.tread = { 1, round * 9999, UINT32_MAX } },
+			{ .type = P9_TREAD, .u.tread = { 1, 199990, 100 } },
+			{ .type = P9_TREAD, .u.tread = { 2, 0, 100 } },
+			{ .type = P9_TREAD, .u.tread = { 99, 0, 100 } },
+			{ .type = P9_TREADDIR, .u.tread = { 2, 0, 8192 } },
+			{ .type = P9_TGETATTR, .u.tgetattr = { 1, P9_GETATTR_BASIC } },
+			{ .type = P9_TWALK, .u.twalk = { 0, 3, 1, { { "..", 2 } } } },
+			{ .type = P9_TWRITE, .u.twrite = { 1, 5, 3, (const uint8_t *)"abc" } },
+			{ .type = P9_TWRITE, .u.twrite = { 2, 0, 3, (const uint8_t *)"abc" } },
+		};
+
+		for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++)
+			same_reply_in_pieces(c, &reqs[i], &seed);
+	}
+	/* a damaged size field, in pieces */
+	t = (struct p9_fcall){ .type = P9_TREAD, .tag = 6, .u.tread = { 1, 0, 10 } };
+	len = p9_encode(&t, msg, sizeof(msg));
+	msg[0]++;
+	ri[0] = (struct iovec){ msg, 5 };
+	ri[1] = (struct iovec){ msg + 5, len - 5 };
+	ro[0] = (struct iovec){ rep, sizeof(rep) };
+	assert_int_equal(p9_server_handlev(c->s, ri, 2, ro, 1), P9_RLERROR_SIZE);
+	assert_int_equal(p9_decode(rep, P9_RLERROR_SIZE, &c->r), 0);
+	assert_int_equal(c->r.u.rlerror.ecode, EBADMSG);
+	assert_int_equal(c->r.tag, 6);
+	/* too many pieces, or no room for a reply */
+	msg[0]--;
+	for (int i = 0; i <= P9_MAX_IOV; i++)
+		ro[i] = (struct iovec){ rep, i ? 0 : sizeof(rep) };
+	assert_int_equal(p9_server_handlev(c->s, ri, 2, ro, P9_MAX_IOV + 1), P9_RLERROR_SIZE);
+	assert_int_equal(p9_decode(rep, P9_RLERROR_SIZE, &c->r), 0);
+	assert_int_equal(c->r.u.rlerror.ecode, EINVAL);
+	ro[0].iov_len = P9_RLERROR_SIZE - 1;
+	assert_int_equal(p9_server_handlev(c->s, ri, 2, ro, 1), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +629,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_xattrs, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_special_files_are_not_opened, fx_setup,
 						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_scattered_requests, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests_name("p9 server", tests, NULL, NULL);

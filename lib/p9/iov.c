@@ -135,7 +135,8 @@ static size_t handle_read(struct p9_server *s, const uint8_t *hdr, const struct 
 
 /* Twrite: the data goes to the file from the request's pieces after the header. */
 static size_t handle_write(struct p9_server *s, const uint8_t *hdr, const struct iovec *req,
-			   int nreq, size_t total, const struct iovec *reply, int nreply, size_t cap)
+			   int nreq, size_t total, const struct iovec *reply, int nreply,
+			   size_t cap)
 {
 	struct iovec data[P9_MAX_IOV];
 	struct p9_fcall t, r;

@@ -267,9 +267,12 @@ int op_write(struct req *q)
 	else if (off > INT64_MAX)
 		err = -EINVAL;
 	if (!err) {
+		const uint8_t *data = q->t->u.twrite.data;
+		uint32_t count = q->t->u.twrite.count;
+
 		do
 			n = q->data_iov ? pwritev(fd, q->data_iov, q->data_niov, off) :
-					  pwrite(fd, q->t->u.twrite.data, q->t->u.twrite.count, off);
+					  pwrite(fd, data, count, off);
 		while (n < 0 && errno == EINTR);
 		if (n < 0)
 			err = -errno;

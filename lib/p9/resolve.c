@@ -46,9 +46,10 @@ int get_name(const struct p9_str *in, char out[P9_MAX_NAME + 1])
  */
 int open_beneath(int dirfd, const char *name, int flags, mode_t mode)
 {
+	/* openat2 refuses O_PATH with any flag but O_CLOEXEC, O_NOFOLLOW, O_DIRECTORY */
+	int noctty = flags & O_PATH ? 0 : O_NOCTTY;
 	struct open_how how = {
-		/* openat2 refuses O_PATH with any flag but these */
-		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW | (flags & O_PATH ? 0 : O_NOCTTY)),
+		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW | noctty),
 		.mode = (flags & O_CREAT) ? (mode & 07777) : 0,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};

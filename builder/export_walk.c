@@ -171,31 +171,108 @@ static int read_symlink(struct exporter *x, ext2_ino_t ino, struct ext2_inode_la
 	return 0;
 }
 
-static int write_file_data(struct exporter *x, ext2_ino_t ino, const char *path, uint64_t size)
+/* A run of a file: data blocks or a hole (no blocks, or unwritten ones: zeros). */
+struct run {
+	uint64_t offset, length;
+	int hole;
+};
+
+struct runs {
+	struct run *run;
+	size_t count, capacity;
+};
+
+static int runs_add(struct runs *r, uint64_t offset, uint64_t length, int hole)
 {
-	ext2_file_t f;
-	errcode_t err = ext2fs_file_open(x->fs, ino, 0, &f);
+	if (r->count && r->run[r->count - 1].hole == hole) {
+		r->run[r->count - 1].length += length;
+		return 0;
+	}
+	if (r->count == r->capacity) {
+		size_t cap = r->capacity ? 2 * r->capacity : 16;
+		struct run *n = realloc(r->run, cap * sizeof(*n));
 
-	if (err)
-		return fail(x, path, "opening it", err);
-	while (!err && size) {
-		unsigned int got = 0;
+		if (!n)
+			return -1;
+		r->run = n;
+		r->capacity = cap;
+	}
+	r->run[r->count++] = (struct run){ offset, length, hole };
+	return 0;
+}
 
-		err = ext2fs_file_read(f, x->buf, size < EXPORT_CHUNK ? size : EXPORT_CHUNK, &got);
-		if (!err && !got)
-			err = EXT2_ET_SHORT_READ;
-		if (err)
-			break;
-		if (archive_write_data(x->a, x->buf, got) != (la_ssize_t)got) {
-			ext2fs_file_close(f);
-			return archive_fail(x, path);
+/*
+ * The data and holes of a file that has fewer blocks than its size needs;
+ * entries of the archive then record only the data (pax sparse files).
+ */
+static int find_holes(struct exporter *x, ext2_ino_t ino, struct ext2_inode_large *inode,
+		      const char *path, struct runs *r)
+{
+	uint64_t size = EXT2_I_SIZE(inode), bs = x->fs->blocksize;
+	errcode_t err = 0;
+
+	for (uint64_t lblk = 0; !err && lblk * bs < size; lblk++) {
+		uint64_t len = size - lblk * bs < bs ? size - lblk * bs : bs;
+		blk64_t pblk = 0;
+		int flags = 0;
+
+		err = ext2fs_bmap2(x->fs, ino, (struct ext2_inode *)inode, NULL, 0, lblk, &flags,
+				   &pblk);
+		if (!err && runs_add(r, lblk * bs, len, !pblk || (flags & BMAP_RET_UNINIT)))
+			err = EXT2_ET_NO_MEMORY;
+	}
+	return err ? fail(x, path, "mapping its blocks", err) : 0;
+}
+
+static int is_sparse(struct exporter *x, struct ext2_inode_large *inode)
+{
+	uint64_t size = EXT2_I_SIZE(inode);
+	uint64_t blocks = ext2fs_get_stat_i_blocks(x->fs, (struct ext2_inode *)inode) * 512;
+
+	return blocks < size - size % x->fs->blocksize;
+}
+
+/* Writes [offset, offset+length) of the file: its bytes, or zeros for a hole. */
+static int write_run(struct exporter *x, ext2_file_t f, const char *path, const struct run *r)
+{
+	errcode_t err = r->hole ? 0 : ext2fs_file_llseek(f, r->offset, EXT2_SEEK_SET, NULL);
+	uint64_t left = r->length;
+
+	if (r->hole)
+		memset(x->buf, 0, EXPORT_CHUNK);
+	while (!err && left) {
+		unsigned int got = left < EXPORT_CHUNK ? left : EXPORT_CHUNK;
+
+		/* The archive writer skips what the sparse map calls a hole. */
+		if (!r->hole) {
+			err = ext2fs_file_read(f, x->buf, got, &got);
+			if (!err && !got)
+				err = EXT2_ET_SHORT_READ;
+			if (err)
+				break;
 		}
-		size -= got;
+		if (archive_write_data(x->a, x->buf, got) != (la_ssize_t)got)
+			return archive_fail(x, path);
+		left -= got;
 		x->bytes += got;
 		progress_update(&x->progress, x->bytes);
 	}
-	ext2fs_file_close(f);
 	return err ? fail(x, path, "reading its data", err) : 0;
+}
+
+static int write_file_data(struct exporter *x, ext2_ino_t ino, const char *path,
+			   const struct runs *r)
+{
+	ext2_file_t f;
+	errcode_t err = ext2fs_file_open(x->fs, ino, 0, &f);
+	int ret = 0;
+
+	if (err)
+		return fail(x, path, "opening it", err);
+	for (size_t i = 0; !ret && i < r->count; i++)
+		ret = write_run(x, f, path, &r->run[i]);
+	ext2fs_file_close(f);
+	return ret;
 }
 
 static int export_dir(struct exporter *x, ext2_ino_t dir, const char *dir_path);
@@ -205,6 +282,7 @@ static int export_inode(struct exporter *x, ext2_ino_t ino, const char *path)
 	struct ext2_inode_large inode = { 0 };
 	struct archive_entry *e;
 	const char *hardlink = NULL;
+	struct runs runs = { 0 };
 	char target[4096];
 	errcode_t err;
 	int ret = -1;
@@ -229,6 +307,17 @@ static int export_inode(struct exporter *x, ext2_ino_t ino, const char *path)
 		archive_entry_set_size(e, 0);
 	} else if (type == LINUX_S_IFREG) {
 		archive_entry_set_size(e, EXT2_I_SIZE(&inode));
+		if (is_sparse(x, &inode)) {
+			if (find_holes(x, ino, &inode, path, &runs))
+				goto out;
+			for (size_t i = 0; i < runs.count; i++)
+				if (!runs.run[i].hole)
+					archive_entry_sparse_add_entry(e, runs.run[i].offset,
+								       runs.run[i].length);
+		} else if (EXT2_I_SIZE(&inode) && runs_add(&runs, 0, EXT2_I_SIZE(&inode), 0)) {
+			fail(x, path, "listing its data", EXT2_ET_NO_MEMORY);
+			goto out;
+		}
 	} else if (type == LINUX_S_IFLNK) {
 		if (read_symlink(x, ino, &inode, path, target, sizeof(target)))
 			goto out;
@@ -255,11 +344,11 @@ static int export_inode(struct exporter *x, ext2_ino_t ino, const char *path)
 		goto out;
 	}
 	x->entries++;
-	if (!hardlink && type == LINUX_S_IFREG &&
-	    write_file_data(x, ino, path, EXT2_I_SIZE(&inode)))
+	if (!hardlink && type == LINUX_S_IFREG && write_file_data(x, ino, path, &runs))
 		goto out;
 	ret = type == LINUX_S_IFDIR ? export_dir(x, ino, path) : 0;
 out:
+	free(runs.run);
 	archive_entry_free(e);
 	return ret;
 }

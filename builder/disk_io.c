@@ -5,6 +5,7 @@
  * library.  One disk at a time.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,8 +30,14 @@ static errcode_t disk_failed(struct disk *d, int ret)
 
 const char *disk_fs_strerror(errcode_t err)
 {
+	static pthread_once_t tables_loaded = PTHREAD_ONCE_INIT;
+
 	if (err > 0 && err < 4096 && disk_message[0])
 		return disk_message;
+	if (err == EXT2_ET_BLOCK_ALLOC_FAIL || err == EXT2_ET_INODE_ALLOC_FAIL)
+		return "the filesystem is full (a larger --size would hold this tarball)";
+	/* libext2fs's own messages, for error_message(). */
+	pthread_once(&tables_loaded, initialize_ext2_error_table);
 	return error_message(err);
 }
 

@@ -69,6 +69,14 @@ done
 t_check "SIGKILL at 8 random moments never leaves a partial image under the output name" test $incomplete = 0
 rm -f killed.vhdx* big.tar.gz blob
 
+# A tarball that does not fit in --size: a clear error and no output.
+head -c $((80 << 20)) /dev/zero >zeros
+tar -czf full.tar.gz zeros
+rm zeros
+out=$("$mk" disk --from full.tar.gz --out full.vhdx --size 64M 2>&1); rc=$?
+t_check "a tarball bigger than --size: 'the filesystem is full', no output" \
+	test $rc = 1 -a ! -e full.vhdx -a -n "$(grep 'the filesystem is full' <<<"$out")"
+
 # Damaged images: a clear error and no output.
 cp tiny.vhdx broken.vhdx
 printf '\xff\xff\xff\xff' | dd of=broken.vhdx bs=1 seek=$((64 * 1024 + 4)) conv=notrunc status=none

@@ -100,6 +100,7 @@ void disk_set_error(char err[DISK_ERROR_MAX], const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int disk_pread_full(int fd, void *buf, size_t len, uint64_t offset);
 int disk_pwrite_full(int fd, const void *buf, size_t len, uint64_t offset);
-int disk_range_check(struct disk *d, const char *what, size_t len, uint64_t offset);
+/* Is [offset, offset+len) inside the disk, and may it change (modifies)? */
+int disk_range_check(struct disk *d, const char *what, int modifies, size_t len, uint64_t offset);
 
 #endif

@@ -58,7 +58,7 @@ int disk_pwrite_full(int fd, const void *buf, size_t len, uint64_t offset)
 	return 0;
 }
 
-int disk_range_check(struct disk *d, const char *what, size_t len, uint64_t offset)
+int disk_range_check(struct disk *d, const char *what, int modifies, size_t len, uint64_t offset)
 {
 	if (offset > d->size || len > d->size - offset) {
 		disk_set_error(d->error, "%s %s: %zu bytes at offset %llu: past the end of the %llu-byte disk",
@@ -66,7 +66,7 @@ int disk_range_check(struct disk *d, const char *what, size_t len, uint64_t offs
 			       (unsigned long long)d->size);
 		return -EINVAL;
 	}
-	if (d->read_only && strcmp(what, "reading")) {
+	if (d->read_only && modifies) {
 		disk_set_error(d->error, "%s %s: the disk is open read-only", what, d->name);
 		return -EROFS;
 	}
@@ -112,14 +112,14 @@ int disk_open(const char *path, int flags, struct disk **out, char err[DISK_ERRO
 
 int disk_read(struct disk *d, void *buf, size_t len, uint64_t offset)
 {
-	int ret = disk_range_check(d, "reading", len, offset);
+	int ret = disk_range_check(d, "reading", 0, len, offset);
 
 	return ret ? ret : d->ops->read(d, buf, len, offset);
 }
 
 int disk_write(struct disk *d, const void *buf, size_t len, uint64_t offset)
 {
-	int ret = disk_range_check(d, "writing", len, offset);
+	int ret = disk_range_check(d, "writing", 1, len, offset);
 
 	return ret ? ret : d->ops->write(d, buf, len, offset);
 }
@@ -131,7 +131,7 @@ int disk_flush(struct disk *d)
 
 int disk_discard(struct disk *d, uint64_t offset, uint64_t len)
 {
-	int ret = disk_range_check(d, "discarding", len, offset);
+	int ret = disk_range_check(d, "discarding", 1, len, offset);
 
 	return ret ? ret : d->ops->discard(d, offset, len);
 }

@@ -305,6 +305,7 @@ const char *p9_type_name(uint8_t type);
 
 #define P9_SERVER_READONLY 0x1 /* every change is refused with EROFS */
 
+/* One server shares one directory: Tattach's aname is not looked at. */
 struct p9_server_config {
 	const char *root;   /* the shared directory */
 	unsigned int flags; /* P9_SERVER_* */

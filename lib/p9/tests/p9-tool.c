@@ -9,7 +9,8 @@
  *	"mount -t 9p -o trans=fd,rfdno=3,wfdno=3,...".  The server stays in
  *	the background until the stream ends (the file system is
  *	unmounted); it then writes "p9-tool serve: clean end" or the error
- *	to FILE.  p9-tool's status is CMD's.
+ *	to FILE, which also gets the server's stderr.  p9-tool's status is
+ *	CMD's.
  *   p9-tool xattr get|list|set|remove PATH [NAME [VALUE]]
  *   p9-tool lock CLIENT-PATH HOST-PATH
  *	Take a write lock on CLIENT-PATH (a file on the 9P mount) and check
@@ -44,29 +45,29 @@ static int usage(void)
 static void serve(const struct p9_server_config *cfg, int fd, const char *log)
 {
 	struct p9_server *s;
-	FILE *f;
 	int err;
 
 	if (dup2(fd, 3) < 0)
 		_exit(1);
 	for (int i = 4; i < 1024; i++)
 		close(i);
-	/* Out of the way of the caller's pipes: it may wait for them to close. */
-	if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+	/*
+	 * Out of the way of the caller's pipes (it may wait for them to
+	 * close); what goes to stderr, a sanitizer's report included, goes
+	 * to the log.
+	 */
+	if (!freopen("/dev/null", "w", stdout) || !freopen(log ? log : "/dev/null", "w", stderr))
 		_exit(1);
 	err = p9_server_create(cfg, &s);
 	if (!err) {
 		err = p9_server_serve_stream(s, 3, 3);
 		p9_server_destroy(s);
 	}
-	f = log ? fopen(log, "w") : NULL;
-	if (f) {
-		if (err)
-			fprintf(f, "p9-tool serve: %s\n", strerror(-err));
-		else
-			fprintf(f, "p9-tool serve: clean end\n");
-		fclose(f);
-	}
+	if (err)
+		fprintf(stderr, "p9-tool serve: %s\n", strerror(-err));
+	else
+		fprintf(stderr, "p9-tool serve: clean end\n");
+	fflush(stderr); /* freopen made it a buffered file stream */
 	_exit(err ? 1 : 0);
 }
 

@@ -409,18 +409,15 @@ int fs_populate(ext2_filsys fs, struct tar_source *src, struct archive_entry *fi
 		.fs = fs, .src = src, .a = src->tar, .source = src->name,
 		.default_time = default_time, .stats = stats,
 	};
-	const char *source_name = src->name;
-	struct archive *a = src->tar;
 	struct archive_entry *e = first;
-	int r, ret = 0;
-
 	ext2_ino_t lost_found;
+	int r, ret = 0;
 
 	/* lost+found exists already: an entry for it only sets its metadata. */
 	p.paths = path_map_new();
 	if (!p.paths || ext2fs_lookup(fs, EXT2_ROOT_INO, "lost+found", 10, NULL, &lost_found) ||
 	    path_map_add(p.paths, "lost+found", lost_found)) {
-		pr_err("%s: out of memory", source_name);
+		pr_err("%s: out of memory", src->name);
 		path_map_free(p.paths);
 		return -1;
 	}
@@ -430,12 +427,12 @@ int fs_populate(ext2_filsys fs, struct tar_source *src, struct archive_entry *fi
 		ret = add_entry(&p, e);
 		if (ret)
 			break;
-		r = archive_read_next_header(a, &e);
+		r = archive_read_next_header(src->tar, &e);
 		if (r == ARCHIVE_EOF)
 			e = NULL;
 		else if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			pr_err("%s: reading the entry after '%s': %s", source_name, p.entry,
-			       archive_error_string(a));
+			pr_err("%s: reading the entry after '%s': %s", src->name, p.entry,
+			       archive_error_string(src->tar));
 			ret = -1;
 		}
 	}

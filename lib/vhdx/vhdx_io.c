@@ -248,6 +248,38 @@ static int vhdx_discard(struct disk *d, uint64_t offset, uint64_t len)
 	return ret;
 }
 
+/*
+ * Released blocks at the end of the file are cut off, so the file's size
+ * shrinks too.  Only after a flush: a BAT entry still pointing there would
+ * otherwise point past the end after a crash.
+ */
+static int vhdx_shrink_file(struct vhdx *v)
+{
+	uint64_t end = v->file_end;
+	size_t i = 0;
+
+	while (i < v->reusable.count) {
+		if (v->reusable.offset[i] + v->block_size == end) {
+			end -= v->block_size;
+			v->reusable.offset[i] = v->reusable.offset[--v->reusable.count];
+			i = 0;	/* the block before may be released too */
+		} else {
+			i++;
+		}
+	}
+	if (end == v->file_end)
+		return 0;
+	if (ftruncate(v->disk.fd, end)) {
+		int e = errno;
+
+		disk_set_error(v->disk.error, "shrinking %s to %llu bytes: %s", v->disk.name,
+			       (unsigned long long)end, strerror(e));
+		return -e;
+	}
+	v->file_end = end;
+	return 0;
+}
+
 static int vhdx_flush(struct disk *d)
 {
 	struct vhdx *v = to_vhdx(d);
@@ -267,7 +299,7 @@ static int vhdx_flush(struct disk *d)
 			return ret;
 		}
 	}
-	return 0;
+	return vhdx_shrink_file(v);
 }
 
 static void vhdx_destroy(struct disk *d)

@@ -201,12 +201,48 @@ static void test_discard_unmaps_and_frees_space(void **state)
 	/* Freed space is reused once a flush made the release durable. */
 	vhdx_get_info(d, &info);
 	end_before = info.file_end;
-	assert_int_equal(disk_discard(d, 14 * MiB, 2 * MiB), 0);
+	assert_int_equal(disk_discard(d, 13 * MiB, MiB), 0);
 	assert_int_equal(disk_flush(d), 0);
 	assert_int_equal(disk_write(d, buf, MiB, 40 * MiB), 0);
 	vhdx_get_info(d, &info);
 	assert_int_equal(info.file_end, end_before);
 	disk_close(d, NULL);
+	assert_int_equal(check_problems(), 0);
+	free(buf);
+}
+
+static uint64_t file_size(void)
+{
+	struct stat st;
+
+	assert_int_equal(stat(image, &st), 0);
+	return st.st_size;
+}
+
+static void test_discarding_the_last_blocks_shrinks_the_file(void **state)
+{
+	uint8_t *buf = malloc(4 * MiB);
+	struct disk *d = create(64 * MiB, 0, 0);
+	uint64_t empty;
+
+	disk_close(d, NULL);
+	empty = file_size();
+	d = reopen(NULL, 0);
+	fill(buf, 4 * MiB, 7);
+	assert_int_equal(disk_write(d, buf, 4 * MiB, 10 * MiB), 0);
+	assert_int_equal(disk_write(d, buf, MiB, 30 * MiB), 0);
+	assert_int_equal(disk_flush(d), 0);
+	assert_int_equal(file_size(), empty + 5 * MiB);
+	/* The last block allocated goes, then the four before it. */
+	assert_int_equal(disk_discard(d, 30 * MiB, MiB), 0);
+	assert_int_equal(disk_discard(d, 10 * MiB, 4 * MiB), 0);
+	assert_int_equal(disk_flush(d), 0);
+	assert_int_equal(file_size(), empty);
+	d = reopen(d, 0);
+	assert_zeros(d, 10 * MiB, 4 * MiB);
+	assert_int_equal(disk_write(d, buf, MiB, 0), 0);
+	disk_close(d, NULL);
+	assert_int_equal(file_size(), empty + MiB);
 	assert_int_equal(check_problems(), 0);
 	free(buf);
 }
@@ -359,6 +395,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_read_across_blocks_after_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_write_allocates_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_discard_unmaps_and_frees_space, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_discarding_the_last_blocks_shrinks_the_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_blocks_and_sector_bitmap_interleave, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_bad_header_is_survived_and_reported, setup, teardown),

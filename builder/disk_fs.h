@@ -53,6 +53,23 @@ ext2_ino_t path_map_get(const struct path_map *m, const char *path);
  */
 int tar_path_normalize(char *path, const char **why);
 
+/* Writes a regular file's data (see disk_data.c); one per build, reused. */
+struct data_writer {
+	uint8_t *chunk;
+	uint64_t bytes;			/* written so far, all files */
+	void (*progress)(void *ctx);
+	void *progress_ctx;
+	errcode_t error;		/* why the last call failed, for the filesystem */
+	int archive_failed;		/* or: reading the archive failed */
+};
+
+/*
+ * Allocates the file's blocks at once and writes the entry's data into
+ * them.  0 done, 1 a sparse entry (left for ext2fs_file), -1 failed.
+ */
+int fs_write_file_data(ext2_filsys fs, ext2_ino_t ino, struct archive *a,
+		       struct archive_entry *e, struct data_writer *w);
+
 struct populate_stats {
 	uint64_t entries, bytes;
 };

@@ -23,6 +23,7 @@ struct populate {
 	struct path_map *paths;
 	int64_t default_time;
 	struct populate_stats *stats;
+	struct data_writer data;
 	struct progress progress;
 	char entry[4096];	/* the entry being added, for messages */
 };
@@ -182,8 +183,15 @@ static int write_xattrs(struct populate *p, ext2_ino_t ino, struct archive_entry
 	return err ? fs_fail(p, "storing its extended attributes", err) : 0;
 }
 
-/* Copies the entry's data, leaving holes where the archive has them. */
-static int write_data(struct populate *p, ext2_ino_t ino, struct archive_entry *e)
+static void show_progress(void *ctx)
+{
+	struct populate *p = ctx;
+
+	progress_update(&p->progress, p->src->size ? tar_source_consumed(p->src) : p->data.bytes);
+}
+
+/* Copies a sparse entry's data block by block, leaving holes where the archive has them. */
+static int write_sparse_data(struct populate *p, ext2_ino_t ino, struct archive_entry *e)
 {
 	ext2_file_t file;
 	const void *buf;
@@ -204,14 +212,13 @@ static int write_data(struct populate *p, ext2_ino_t ino, struct archive_entry *
 						&written);
 			buf = (const char *)buf + written;
 			size -= written;
-			p->stats->bytes += written;
+			p->data.bytes += written;
 		}
 		if (err) {
 			ext2fs_file_close(file);
 			return fs_fail(p, "writing its data", err);
 		}
-		progress_update(&p->progress, p->src->size ? tar_source_consumed(p->src)
-							     : p->stats->bytes);
+		show_progress(p);
 	}
 	if (r != ARCHIVE_EOF) {
 		pr_err("%s: %s: reading its data: %s", p->source, p->entry,
@@ -225,6 +232,20 @@ static int write_data(struct populate *p, ext2_ino_t ino, struct archive_entry *
 	else
 		ext2fs_file_close(file);
 	return err ? fs_fail(p, "setting its size", err) : 0;
+}
+
+static int write_data(struct populate *p, ext2_ino_t ino, struct archive_entry *e)
+{
+	int ret = fs_write_file_data(p->fs, ino, p->a, e, &p->data);
+
+	if (ret == 1)
+		return write_sparse_data(p, ino, e);
+	if (ret && p->data.archive_failed) {
+		pr_err("%s: %s: reading its data: %s", p->source, p->entry,
+		       archive_error_string(p->a));
+		return -1;
+	}
+	return ret ? fs_fail(p, "writing its data", p->data.error) : 0;
 }
 
 /* Where mke2fs's populate_fs puts device numbers (old and new encodings). */
@@ -423,6 +444,8 @@ int fs_populate(ext2_filsys fs, struct tar_source *src, struct archive_entry *fi
 	}
 	/* Progress through the input file when its size is known, else bytes written. */
 	progress_start(&p.progress, "writing files", src->size);
+	p.data.progress = show_progress;
+	p.data.progress_ctx = &p;
 	while (!ret && e) {
 		ret = add_entry(&p, e);
 		if (ret)
@@ -437,6 +460,8 @@ int fs_populate(ext2_filsys fs, struct tar_source *src, struct archive_entry *fi
 		}
 	}
 	progress_end(&p.progress);
+	stats->bytes = p.data.bytes;
+	free(p.data.chunk);
 	path_map_free(p.paths);
 	return ret;
 }

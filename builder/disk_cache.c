@@ -189,8 +189,9 @@ int cache_write(struct block_cache *c, uint64_t block, uint32_t count, const voi
 		for (uint32_t k = 0; !ret && k < count; k++) {
 			i = cache_find(c, block + k);
 			if (i != NO_SLOT) {
-				memcpy(slot_data(c, i), (const uint8_t *)buf + (size_t)k * c->block_size,
-				       c->block_size);
+				const uint8_t *src = (const uint8_t *)buf + (size_t)k * c->block_size;
+
+				memcpy(slot_data(c, i), src, c->block_size);
 				c->slot[i].dirty = 0;
 			}
 		}

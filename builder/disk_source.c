@@ -44,8 +44,11 @@ static void *decompress(void *arg)
 		const char *why = archive_error_string(s->raw);
 
 		/* liblzma's words for a stream that stops in the middle. */
-		snprintf(s->error, sizeof(s->error), "%s%s", why,
-			 strstr(why, "No progress is possible") ? " (the compressed stream ends early: truncated?)" : "");
+		if (strstr(why, "No progress is possible"))
+			snprintf(s->error, sizeof(s->error),
+				 "%s (the compressed stream ends early: truncated?)", why);
+		else
+			snprintf(s->error, sizeof(s->error), "%s", why);
 	}
 out:
 	free(buf);

@@ -117,7 +117,8 @@ static int vhdx_read(struct disk *d, void *buf, size_t len, uint64_t offset)
 			if (ret) {
 				disk_set_error(d->error, "reading block %llu of %s: %s",
 					       (unsigned long long)block, d->name,
-					       ret == -ENODATA ? "the file ends inside it" : strerror(-ret));
+					       ret == -ENODATA ? "the file ends inside it"
+							       : strerror(-ret));
 				return ret == -ENODATA ? -EIO : ret;
 			}
 		}

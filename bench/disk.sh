@@ -72,8 +72,8 @@ for kind in tar tar.xz; do
 		"$kind" "$t_ours" "$c_ours" "$t_pipe" "$c_pipe" "$(ratio "$t_pipe" "$t_ours")" "$(ratio "$c_pipe" "$c_ours")"
 	if [[ $kind == tar.xz ]]; then
 		read -r t_floor c_floor < <(best_of floor "$in")
-		printf '%-7s xz -dc >/dev/null %6.2f s (cpu %6.2f s)   ours/floor %sx\n' "" "$t_floor" "$c_floor" \
-			"$(ratio "$t_ours" "$t_floor")"
+		printf '%-7s xz -dc >/dev/null %6.2f s (cpu %6.2f s)   ours/floor %sx (cpu %sx)\n' "" \
+			"$t_floor" "$c_floor" "$(ratio "$t_ours" "$t_floor")" "$(ratio "$c_ours" "$c_floor")"
 	fi
 done
 echo "VHDX: ours $(sizes "$w/ours.vhdx"); pipeline $(sizes "$w/pipe.vhdx")"

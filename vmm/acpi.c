@@ -10,17 +10,20 @@
  *    (Linux then skips probing them).  Not "hardware-reduced": Linux then
  *    drops the legacy PIC and with it the ISA interrupt numbers that the
  *    UART and the virtio-mmio command line use;
- *  - DSDT holding only \_S5, which is what makes Linux offer power-off;
+ *  - DSDT holding \_S5, which is what makes Linux offer power-off, and
+ *    with --acpi-devices a "LNRO0005" device (virtio-mmio) per slot;
  *  - FACS, where the global lock lives.
  *
  * The RSDP sits at the start of the BIOS area, where Linux scans for it
  * when the boot protocol does not hand it over.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "boot.h"
 #include "devices.h"
 #include "layout.h"
+#include "virtio.h"
 #include "vmm.h"
 
 struct acpi_header {
@@ -132,15 +135,141 @@ struct madt_ioapic {
 #define MADT_PCAT_COMPAT	1	/* there are also two 8259 PICs */
 
 /*
- * DSDT body, in AML: Name (_S5, Package () { 5, 0 }).  Sleep type 5 is
- * what the guest writes to PM1a control's SLP_TYP field to power off.
+ * In AML: Name (_S5, Package () { 5, 0 }).  Sleep type 5 is what the guest
+ * writes to PM1a control's SLP_TYP field to power off.
  */
-static const uint8_t dsdt_aml[] = {
+static const uint8_t aml_s5[] = {
 	0x08, '_', 'S', '5', '_',	/* NameOp, "_S5_" */
 	0x12, 0x05, 0x02,		/* PackageOp, length 5, 2 elements */
 	0x0a, ACPI_SLEEP_TYPE_S5,	/* BytePrefix 5 */
 	0x00,				/* ZeroOp */
 };
+
+#define AML_NAME_OP		0x08
+#define AML_BYTE_PREFIX		0x0a
+#define AML_STRING_PREFIX	0x0d
+#define AML_SCOPE_OP		0x10
+#define AML_BUFFER_OP		0x11
+#define AML_EXT_OP_PREFIX	0x5b
+#define AML_DEVICE_OP		0x82	/* after the prefix */
+#define DSDT_MAX_BODY		4096
+
+/* AML being written into a fixed buffer. */
+struct aml {
+	uint8_t buf[DSDT_MAX_BODY];
+	size_t len;
+};
+
+static void aml_bytes(struct aml *a, const void *p, size_t n)
+{
+	if (a->len + n > sizeof(a->buf))
+		die("the ACPI DSDT outgrew its %d bytes", DSDT_MAX_BODY);
+	memcpy(a->buf + a->len, p, n);
+	a->len += n;
+}
+
+static void aml_byte(struct aml *a, uint8_t b)
+{
+	aml_bytes(a, &b, 1);
+}
+
+static void aml_u32(struct aml *a, uint32_t v)
+{
+	aml_bytes(a, &v, 4);
+}
+
+/*
+ * Wraps everything written since start in a PkgLength, which counts its own
+ * bytes: one byte up to 63, two (low nibble, then the rest) up to 4095.
+ */
+static void aml_close_pkg(struct aml *a, size_t start)
+{
+	size_t body = a->len - start;
+
+	if (body + 1 < 64) {
+		aml_byte(a, 0);
+		memmove(a->buf + start + 1, a->buf + start, body);
+		a->buf[start] = body + 1;
+	} else {
+		size_t len = body + 2;
+
+		aml_byte(a, 0);
+		aml_byte(a, 0);
+		memmove(a->buf + start + 2, a->buf + start, body);
+		a->buf[start] = 0x40 | (len & 0x0f);
+		a->buf[start + 1] = len >> 4;
+	}
+}
+
+/* Device (VRnn) { _HID "LNRO0005", _UID n, _CRS { Memory32Fixed, Interrupt } } */
+static void aml_virtio_mmio_device(struct aml *a, unsigned int n, uint32_t base, uint32_t irq)
+{
+	static const uint8_t hid[] = "LNRO0005";
+	size_t dev_start, crs_start;
+	char name[5];
+
+	snprintf(name, sizeof(name), "VR%02u", n % 100);
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_DEVICE_OP);
+	dev_start = a->len;
+	aml_bytes(a, name, 4);
+
+	aml_byte(a, AML_NAME_OP);
+	aml_bytes(a, "_HID", 4);
+	aml_byte(a, AML_STRING_PREFIX);
+	aml_bytes(a, hid, sizeof(hid));		/* with its NUL */
+
+	aml_byte(a, AML_NAME_OP);
+	aml_bytes(a, "_UID", 4);
+	aml_byte(a, AML_BYTE_PREFIX);
+	aml_byte(a, n);
+
+	aml_byte(a, AML_NAME_OP);
+	aml_bytes(a, "_CRS", 4);
+	aml_byte(a, AML_BUFFER_OP);
+	crs_start = a->len;
+	aml_byte(a, AML_BYTE_PREFIX);
+	aml_byte(a, 12 + 9 + 2);		/* the three descriptors below */
+	/* Memory32Fixed, read-write */
+	aml_byte(a, 0x86);
+	aml_byte(a, 9);
+	aml_byte(a, 0);
+	aml_byte(a, 1);
+	aml_u32(a, base);
+	aml_u32(a, LAYOUT_VIRTIO_MMIO_SLOT);
+	/* Extended Interrupt: consumer, edge, active high, one line */
+	aml_byte(a, 0x89);
+	aml_byte(a, 6);
+	aml_byte(a, 0);
+	aml_byte(a, 0x03);
+	aml_byte(a, 1);
+	aml_u32(a, irq);
+	/* End tag, no checksum */
+	aml_byte(a, 0x79);
+	aml_byte(a, 0);
+	aml_close_pkg(a, crs_start);
+
+	aml_close_pkg(a, dev_start);
+}
+
+static void aml_build_dsdt(struct vm *vm, struct aml *a)
+{
+	unsigned int i, n = virtio_mmio_count();
+	size_t scope_start;
+
+	aml_bytes(a, aml_s5, sizeof(aml_s5));
+	if (!vm->virtio_in_acpi || !n)
+		return;
+	aml_byte(a, AML_SCOPE_OP);
+	scope_start = a->len;
+	aml_bytes(a, "_SB_", 4);
+	for (i = 0; i < n; i++) {
+		const struct virtio_dev *dev = virtio_mmio_device(i);
+
+		aml_virtio_mmio_device(a, i, dev->base, dev->irq);
+	}
+	aml_close_pkg(a, scope_start);
+}
 
 static uint8_t acpi_checksum(const void *data, size_t len)
 {
@@ -239,12 +368,17 @@ static uint64_t acpi_write_madt(struct acpi_area *a)
 
 static uint64_t acpi_write_dsdt(struct acpi_area *a)
 {
-	size_t len = sizeof(struct acpi_header) + sizeof(dsdt_aml);
+	static struct aml body;
+	size_t len;
 	uint64_t gpa;
-	uint8_t *dsdt = acpi_alloc(a, len, &gpa);
+	uint8_t *dsdt;
 
+	body.len = 0;
+	aml_build_dsdt(a->vm, &body);
+	len = sizeof(struct acpi_header) + body.len;
+	dsdt = acpi_alloc(a, len, &gpa);
 	acpi_header_init((struct acpi_header *)dsdt, "DSDT", len, 2);
-	memcpy(dsdt + sizeof(struct acpi_header), dsdt_aml, sizeof(dsdt_aml));
+	memcpy(dsdt + sizeof(struct acpi_header), body.buf, body.len);
 	acpi_finish((struct acpi_header *)dsdt);
 	return gpa;
 }

@@ -47,11 +47,14 @@ static void usage(FILE *out)
 "  -p, --cpus N             vCPUs (default 1, at most %d)\n"
 "      --hugepages          back guest RAM with huge pages\n"
 "  -d, --disk PATH[,ro][,serial=ID]\n"
-"                           a virtio-blk disk on a raw image; the guest finds\n"
+"                           a virtio-blk disk on a VHDX or raw image; the guest finds\n"
 "                           it by ID in /sys/block/vdX/serial (repeatable, %d)\n"
 "      --rng                a virtio-rng device fed from the host's getrandom()\n"
 "      --hvc PATH           a virtio-console (the guest's /dev/hvc0) whose\n"
 "                           output is written to PATH\n"
+"      --acpi-devices       announce the virtio devices in the ACPI DSDT instead\n"
+"                           of the command line (for kernels without\n"
+"                           CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES)\n"
 "      --vsock PATH[,cid=N] a virtio-vsock device (guest CID N, default %d) whose\n"
 "                           host side is the Unix socket PATH: connect and send\n"
 "                           \"CONNECT <port>\\n\" to reach a guest port; guest\n"
@@ -156,13 +159,13 @@ struct options {
 	const char *kernel, *initrd, *cmdline, *hvc, *vsock_path;
 	uint64_t memory, vsock_cid;
 	unsigned int cpus, ndisks;
-	bool hugepages, rng, boot_time;
+	bool hugepages, rng, boot_time, acpi_devices;
 	struct blk_options disks[MAX_DISKS];
 };
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_HUGEPAGES = 256, OPT_RNG, OPT_HVC, OPT_VSOCK };
+	enum { OPT_HUGEPAGES = 256, OPT_RNG, OPT_HVC, OPT_VSOCK, OPT_ACPI_DEVICES };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -174,6 +177,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "rng", no_argument, NULL, OPT_RNG },
 		{ "hvc", required_argument, NULL, OPT_HVC },
 		{ "vsock", required_argument, NULL, OPT_VSOCK },
+		{ "acpi-devices", no_argument, NULL, OPT_ACPI_DEVICES },
 		{ "boot-time", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -197,6 +201,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_RNG: o->rng = true; break;
 		case OPT_HVC: o->hvc = optarg; break;
 		case OPT_VSOCK: parse_vsock(optarg, &o->vsock_path, &o->vsock_cid); break;
+		case OPT_ACPI_DEVICES: o->acpi_devices = true; break;
 		case 't': o->boot_time = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage_error("bad option");
@@ -261,6 +266,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &vm.start);
 	parse_options(argc, argv, &o);
 	vm.print_boot_time = o.boot_time;
+	vm.virtio_in_acpi = o.acpi_devices;
 	vm.ncpus = o.cpus;
 	vm.loop = loop_create();
 	signal_fd = watch_signals();

@@ -8,7 +8,9 @@
  *
  * The transport gives it a 4 KiB slot in the MMIO hole and an interrupt,
  * announces it on the kernel command line
- * ("virtio_mmio.device=4K@0xd0000000:5"), runs feature negotiation and queue
+ * ("virtio_mmio.device=4K@0xd0000000:5") or, with --acpi-devices, in the
+ * DSDT (for kernels without CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES, such as
+ * distributions' own), runs feature negotiation and queue
  * set-up, and calls the device back on the event loop's thread, with the
  * device's lock held, whenever the driver notifies one of its queues.
  */
@@ -25,6 +27,7 @@
 struct vm;
 struct virtio_dev;
 struct loop_handler;
+struct virtio_notify_ctx;
 
 struct virtio_device_ops {
 	const char *name;
@@ -56,6 +59,7 @@ struct virtio_dev {
 	int irqfd;
 	int *notify_fds;		/* one ioeventfd per queue */
 	struct loop_handler **notify_handlers;
+	struct virtio_notify_ctx *notify_ctx;	/* what each handler is called with */
 
 	uint32_t status;
 	uint32_t device_features_sel, driver_features_sel, queue_sel;
@@ -67,6 +71,10 @@ struct virtio_dev {
 
 struct virtio_dev *virtio_mmio_register(struct vm *vm, const struct virtio_device_ops *ops,
 					void *priv, void *config);
+
+/* The registered devices, in order (for the ACPI tables). */
+unsigned int virtio_mmio_count(void);
+const struct virtio_dev *virtio_mmio_device(unsigned int i);
 
 /* Wires every registered device's ioeventfds and irqfd into KVM. */
 void virtio_mmio_attach_all(struct vm *vm);

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * virtio-blk on a disk backend: read, write, flush, discard, write-zeroes,
- * read-only, and the serial ID string the guest init finds each disk by.
- * Requests are served one by one on the event loop's thread.
+ * virtio-blk on a disk image through lib/'s disk layer (lib/include/disk.h:
+ * VHDX or raw, told apart by content): read, write, flush, discard (VHDX
+ * gives whole blocks back, raw punches holes, so the host file shrinks),
+ * write-zeroes, read-only, and the serial ID string the guest init finds
+ * each disk by.  Requests are served one by one on the event loop's thread,
+ * the only thread that touches the disk.
  */
 #include <errno.h>
 #include <linux/virtio_blk.h>
@@ -10,7 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "disk.h"
+#include <disk.h>
+
 #include "virtio.h"
 #include "virtio_devices.h"
 #include "vmm.h"
@@ -26,29 +30,54 @@ struct blk {
 	struct virtio_blk_config config;
 };
 
-/* The segments [offset, offset + len) of iov, as a new list in out. */
-static unsigned int iov_slice(const struct iovec *iov, unsigned int n, size_t offset,
-			      size_t len, struct iovec *out)
+/*
+ * Reads into, or writes from, the segments [offset, offset + len) of iov,
+ * at disk byte pos: one disk call per segment.
+ */
+static int blk_transfer(struct disk *d, const struct iovec *iov, unsigned int n,
+			size_t offset, size_t len, uint64_t pos, bool write)
 {
-	unsigned int i, k = 0;
+	unsigned int i;
+	int err;
 
 	for (i = 0; i < n && len; i++) {
 		size_t chunk;
+		uint8_t *base;
 
 		if (offset >= iov[i].iov_len) {
 			offset -= iov[i].iov_len;
 			continue;
 		}
+		base = (uint8_t *)iov[i].iov_base + offset;
 		chunk = iov[i].iov_len - offset;
 		if (chunk > len)
 			chunk = len;
-		out[k].iov_base = (uint8_t *)iov[i].iov_base + offset;
-		out[k].iov_len = chunk;
-		k++;
+		err = write ? disk_write(d, base, chunk, pos) : disk_read(d, base, chunk, pos);
+		if (err)
+			return err;
+		pos += chunk;
 		len -= chunk;
 		offset = 0;
 	}
-	return k;
+	return 0;
+}
+
+/* Zeroes without giving the space back, as write-zeroes without UNMAP asks. */
+static int blk_write_zeroes(struct disk *d, uint64_t pos, uint64_t len)
+{
+	static const uint8_t zeroes[64 * 1024];
+	int err;
+
+	while (len) {
+		size_t chunk = len < sizeof(zeroes) ? len : sizeof(zeroes);
+
+		err = disk_write(d, zeroes, chunk, pos);
+		if (err)
+			return err;
+		pos += chunk;
+		len -= chunk;
+	}
+	return 0;
 }
 
 static bool blk_range_ok(const struct blk *b, uint64_t sector, uint64_t bytes)
@@ -59,10 +88,9 @@ static bool blk_range_ok(const struct blk *b, uint64_t sector, uint64_t bytes)
 	       !(bytes % SECTOR_SIZE);
 }
 
-static uint8_t blk_errno_status(struct blk *b, const char *what, int err)
+static uint8_t blk_error_status(struct blk *b)
 {
-	errno = -err;
-	pr_warn_errno("virtio-blk %s: %s", b->disk->path, what);
+	pr_warn("virtio-blk: %s", disk_error(b->disk));
 	return VIRTIO_BLK_S_IOERR;
 }
 
@@ -88,17 +116,22 @@ static uint8_t blk_ranges(struct blk *b, struct virtq_chain *c, uint32_t type)
 		if (type == VIRTIO_BLK_T_DISCARD) {
 			if (r.flags)
 				return VIRTIO_BLK_S_UNSUPP;
-			err = b->disk->ops->discard(b->disk, r.sector * SECTOR_SIZE, bytes);
+			err = disk_discard(b->disk, r.sector * SECTOR_SIZE, bytes);
 			/* Discard is a hint: a backend that cannot free space did no harm. */
 			if (err && err != -EOPNOTSUPP)
-				return blk_errno_status(b, "discarding", err);
+				return blk_error_status(b);
 		} else {
 			if (r.flags & ~VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP)
 				return VIRTIO_BLK_S_UNSUPP;
-			err = b->disk->ops->write_zeroes(b->disk, r.sector * SECTOR_SIZE, bytes,
-							  r.flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+			/* A discarded range reads as zeroes: UNMAP lets us use it. */
+			if (r.flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP)
+				err = disk_discard(b->disk, r.sector * SECTOR_SIZE, bytes);
+			else
+				err = -EOPNOTSUPP;
+			if (err == -EOPNOTSUPP)
+				err = blk_write_zeroes(b->disk, r.sector * SECTOR_SIZE, bytes);
 			if (err)
-				return blk_errno_status(b, "writing zeroes", err);
+				return blk_error_status(b);
 		}
 	}
 	return VIRTIO_BLK_S_OK;
@@ -108,10 +141,8 @@ static uint8_t blk_ranges(struct blk *b, struct virtq_chain *c, uint32_t type)
 static uint8_t blk_request(struct blk *b, struct virtq_chain *c, uint32_t *written)
 {
 	struct virtio_blk_outhdr hdr;
-	struct iovec data[VIRTQ_MAX_SIZE];
 	size_t in_data = c->in_len - 1;		/* the last byte is the status */
 	size_t out_data = c->out_len - sizeof(hdr);
-	unsigned int n;
 	int err;
 
 	*written = 0;
@@ -120,24 +151,23 @@ static uint8_t blk_request(struct blk *b, struct virtq_chain *c, uint32_t *writt
 	case VIRTIO_BLK_T_IN:
 		if (!blk_range_ok(b, hdr.sector, in_data))
 			return VIRTIO_BLK_S_IOERR;
-		n = iov_slice(virtq_chain_in(c), c->nin, 0, in_data, data);
-		err = b->disk->ops->read(b->disk, data, n, hdr.sector * SECTOR_SIZE);
+		err = blk_transfer(b->disk, virtq_chain_in(c), c->nin, 0, in_data,
+				   hdr.sector * SECTOR_SIZE, false);
 		if (err)
-			return blk_errno_status(b, "reading", err);
+			return blk_error_status(b);
 		*written = in_data;
 		return VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_OUT:
 		if (b->disk->read_only || !blk_range_ok(b, hdr.sector, out_data))
 			return VIRTIO_BLK_S_IOERR;
-		n = iov_slice(c->iov, c->nout, sizeof(hdr), out_data, data);
-		err = b->disk->ops->write(b->disk, data, n, hdr.sector * SECTOR_SIZE);
+		err = blk_transfer(b->disk, c->iov, c->nout, sizeof(hdr), out_data,
+				   hdr.sector * SECTOR_SIZE, true);
 		if (err)
-			return blk_errno_status(b, "writing", err);
+			return blk_error_status(b);
 		return VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_FLUSH:
-		err = b->disk->ops->flush(b->disk);
-		if (err)
-			return blk_errno_status(b, "flushing", err);
+		if (disk_flush(b->disk))
+			return blk_error_status(b);
 		return VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_GET_ID:
 		*written = iov_from_buf(virtq_chain_in(c), c->nin, 0, b->serial,
@@ -201,8 +231,10 @@ void virtio_blk_init(struct vm *vm, const struct blk_options *opts)
 {
 	struct blk *b = xcalloc(1, sizeof(*b));
 	struct virtio_blk_config *cfg = &b->config;
+	char err[DISK_ERROR_MAX];
 
-	b->disk = disk_open(opts->path, opts->read_only);
+	if (disk_open(opts->path, opts->read_only ? DISK_OPEN_READ_ONLY : 0, &b->disk, err))
+		die("--disk: %s", err);
 	if (b->disk->size % SECTOR_SIZE)
 		pr_warn("%s: %llu bytes is not a whole number of 512-byte sectors; "
 			"the guest sees the disk without the last partial one",
@@ -215,7 +247,7 @@ void virtio_blk_init(struct vm *vm, const struct blk_options *opts)
 	}
 	cfg->capacity = b->disk->size / SECTOR_SIZE;
 	cfg->seg_max = VIRTQ_MAX_SIZE - 2;	/* room for the header and status */
-	cfg->blk_size = SECTOR_SIZE;
+	cfg->blk_size = b->disk->logical_sector_size;
 	cfg->max_discard_sectors = BLK_MAX_RANGE_SECTORS;
 	cfg->max_discard_seg = BLK_MAX_DISCARD_SEGS;
 	cfg->discard_sector_alignment = 4096 / SECTOR_SIZE;

@@ -337,8 +337,9 @@ struct virtio_dev *virtio_mmio_register(struct vm *vm, const struct virtio_devic
 	dev->queues = xcalloc(ops->num_queues, sizeof(*dev->queues));
 	dev->notify_fds = xcalloc(ops->num_queues, sizeof(*dev->notify_fds));
 	dev->notify_handlers = xcalloc(ops->num_queues, sizeof(*dev->notify_handlers));
+	dev->notify_ctx = xcalloc(ops->num_queues, sizeof(*dev->notify_ctx));
 	for (q = 0; q < ops->num_queues; q++) {
-		struct virtio_notify_ctx *ctx = xcalloc(1, sizeof(*ctx));
+		struct virtio_notify_ctx *ctx = &dev->notify_ctx[q];
 
 		dev->notify_fds[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (dev->notify_fds[q] < 0)
@@ -350,10 +351,21 @@ struct virtio_dev *virtio_mmio_register(struct vm *vm, const struct virtio_devic
 						   virtio_mmio_notified, ctx);
 	}
 	bus_register(&vm->mmio, dev->base, LAYOUT_VIRTIO_MMIO_SLOT, &virtio_mmio_ops, dev);
-	vm_cmdline_append(vm, "virtio_mmio.device=4K@0x%llx:%u",
-			  (unsigned long long)dev->base, dev->irq);
+	if (!vm->virtio_in_acpi)
+		vm_cmdline_append(vm, "virtio_mmio.device=4K@0x%llx:%u",
+				  (unsigned long long)dev->base, dev->irq);
 	devices[ndevices++] = dev;
 	return dev;
+}
+
+unsigned int virtio_mmio_count(void)
+{
+	return ndevices;
+}
+
+const struct virtio_dev *virtio_mmio_device(unsigned int i)
+{
+	return i < ndevices ? devices[i] : NULL;
 }
 
 static void virtio_mmio_attach(struct virtio_dev *dev)

@@ -70,6 +70,8 @@ struct vm {
 	struct event_loop *loop;
 	struct timespec start;		/* when wslvm started */
 	bool print_boot_time;
+	/* Announce virtio-mmio devices in the ACPI DSDT, not on the command line. */
+	bool virtio_in_acpi;
 
 	/* The kernel command line, as the devices add to it. */
 	char *cmdline;

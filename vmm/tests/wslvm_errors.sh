@@ -112,7 +112,7 @@ expect_error "memory is not a size" 2 "--memory '12x' is not a size" --kernel "$
 expect_error "impossible memory size" 2 "--memory 99999G is more than wslvm gives a guest" \
 	--kernel "$good" --memory 99999G
 expect_error "bad vCPU count" 2 "--cpus '0' is not a number from 1 to 254" --kernel "$good" --cpus 0
-expect_error "missing disk image" 1 "opening the disk image $work/nope: No such file" \
+expect_error "missing disk image" 1 "--disk: opening $work/nope: No such file" \
 	--kernel "$good" --disk "$work/nope"
 expect_error "disk serial too long" 1 "serial '.*' is longer than the 20 bytes" \
 	--kernel "$good" --disk "$work/big-initrd,serial=abcdefghijklmnopqrstuvwxyz"

@@ -7,7 +7,7 @@
  * The kernel passes unknown "key=value" parameters of its command line to
  * init as environment variables, so the test picks the checks with
  *
- *   wslvm_test=console,rng,blk,ext4,vsock   checks to run, in that order
+ *   wslvm_test=console,rng,blk,ext4,hvc,vsock   checks to run, in order
  *   wslvm_end=poweroff|panic|reset          how to end (default poweroff)
  *   wslvm_serial=ID                         the serial /dev/vda must have
  *   wslvm_hold=SECONDS                      wait before ending (to be measured)
@@ -35,16 +35,21 @@
 #include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../../layout.h"
 
 #define SECTOR 512
-/* What the host put in /dev/vda's first sector, and what we write at sector 8. */
+/*
+ * What the host put in /dev/vda's first sector, and what we write to the
+ * next one (in the same, already allocated, 4 KiB of the host file).
+ */
 #define BLK_HOST_PATTERN "wslvm-blk-host-pattern"
 #define BLK_GUEST_PATTERN "wslvm-blk-guest-wrote-this"
-#define BLK_GUEST_SECTOR 8
+#define BLK_GUEST_SECTOR 1
 /* 1 MiB the host filled with data, which we discard / zero. */
 #define BLK_DISCARD_OFFSET (1 << 20)
 #define BLK_ZEROES_OFFSET (2 << 20)
@@ -125,6 +130,31 @@ static void setup(void)
 		if (fd > 2)
 			close(fd);
 	}
+}
+
+/*
+ * A kernel whose drivers are modules (a distribution's, booted with
+ * wslvm --acpi-devices) finds them in /modules, loaded in the order the
+ * file /modules/order lists them.
+ */
+static void load_modules(void)
+{
+	FILE *order = fopen("/modules/order", "r");
+	char line[128], path[160];
+	int fd;
+
+	if (!order)
+		return;
+	while (fgets(line, sizeof(line), order)) {
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(path, sizeof(path), "/modules/%s", line);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || syscall(SYS_finit_module, fd, "", 0) < 0)
+			fail("modules", "loading %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	fclose(order);
 }
 
 static void signal_ready(void)
@@ -212,7 +242,7 @@ static bool read_sysfs(const char *path, char *buf, size_t size)
 static void check_blk(void)
 {
 	const char *serial = getenv("wslvm_serial");
-	char buf[SECTOR], got_serial[64];
+	char got_serial[64], *buf;
 	uint64_t range[2];
 	int fd;
 
@@ -224,23 +254,30 @@ static void check_blk(void)
 		else
 			ok("blk serial");
 	}
+	/* Direct I/O, so the requests reach the device now: aligned buffers. */
+	if (posix_memalign((void **)&buf, 4096, SECTOR)) {
+		fail("blk", "no memory");
+		return;
+	}
 	fd = open("/dev/vda", O_RDWR | O_DIRECT);
 	if (fd < 0) {
 		fail("blk", "opening /dev/vda: %s", strerror(errno));
+		free(buf);
 		return;
 	}
-	if (pread(fd, buf, SECTOR, 0) != SECTOR || memcmp(buf, BLK_HOST_PATTERN,
-							    strlen(BLK_HOST_PATTERN)))
+	if (pread(fd, buf, SECTOR, 0) != SECTOR)
+		fail("blk read", "reading sector 0: %s", strerror(errno));
+	else if (memcmp(buf, BLK_HOST_PATTERN, strlen(BLK_HOST_PATTERN)))
 		fail("blk read", "sector 0 does not start with the host's pattern");
 	else
 		ok("blk read");
 
-	memset(buf, 0, sizeof(buf));
+	memset(buf, 0, SECTOR);
 	strcpy(buf, BLK_GUEST_PATTERN);
 	if (pwrite(fd, buf, SECTOR, BLK_GUEST_SECTOR * SECTOR) != SECTOR)
-		fail("blk write", "writing sector %d: %s", BLK_GUEST_SECTOR, strerror(errno));
+		fail("blk write and flush", "writing sector %d: %s", BLK_GUEST_SECTOR, strerror(errno));
 	else if (fsync(fd) < 0)
-		fail("blk flush", "fsync: %s", strerror(errno));
+		fail("blk write and flush", "fsync: %s", strerror(errno));
 	else
 		ok("blk write and flush");
 
@@ -256,6 +293,7 @@ static void check_blk(void)
 	else
 		ok("blk write-zeroes");
 	close(fd);
+	free(buf);
 }
 
 /* A file system on /dev/vdb: write a file, trim, unmount; the host checks it. */
@@ -287,6 +325,26 @@ static void check_ext4(void)
 		close(fd);
 	if (umount("/mnt") < 0)
 		fail("ext4 umount", "unmounting /mnt: %s", strerror(errno));
+}
+
+static bool write_all(int fd, const char *s);
+
+/* What we write to /dev/hvc0 shows up in the host's --hvc file. */
+static void check_hvc(void)
+{
+	int fd = open("/dev/hvc0", O_WRONLY | O_NOCTTY);
+
+	if (fd < 0) {
+		fail("hvc", "opening /dev/hvc0: %s", strerror(errno));
+		return;
+	}
+	if (!write_all(fd, "wslvm-hvc: hello through virtio-console\n"))
+		fail("hvc", "writing /dev/hvc0: %s", strerror(errno));
+	else if (tcdrain(fd) < 0 && errno != ENOTTY)
+		fail("hvc", "draining /dev/hvc0: %s", strerror(errno));
+	else
+		ok("hvc");
+	close(fd);
 }
 
 static bool write_all(int fd, const char *s)
@@ -436,6 +494,8 @@ static void run_check(const char *name)
 		check_blk();
 	else if (!strcmp(name, "ext4"))
 		check_ext4();
+	else if (!strcmp(name, "hvc"))
+		check_hvc();
 	else if (!strcmp(name, "blkbench"))
 		bench_blk();
 	else if (!strcmp(name, "vsock")) {
@@ -454,6 +514,7 @@ int main(void)
 
 	setup();
 	say("wslvm-test: init up");
+	load_modules();
 	signal_ready();
 	if (checks) {
 		list = strdup(checks);

@@ -335,57 +335,87 @@ out:
 	return ret;
 }
 
-static int run_job(struct kjob *j)
+/* Waits for and takes an exclusive lock on path; returns its fd, or -1. */
+static int lock_file(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		pr_err("%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The outputs in --out, from the cache or a fresh build.  One build per
+ * set of inputs at a time: the others wait on the lock and reuse it.
+ * *firstp gets the folder holding the outputs and their manifest.
+ */
+static int get_outputs(struct kjob *j, const char *entry, char **workp, char *first,
+		       size_t len)
 {
 	const struct kopts *o = j->o;
-	char entry[PATH_MAX], lock[PATH_MAX], *work = NULL, out_dir[PATH_MAX];
+	char lock[PATH_MAX];
 	int lockfd = -1, ret = -1;
 
-	if (pathf(entry, sizeof(entry), "%s/%s", j->cache_root, j->key) < 0)
-		return -1;
 	if (!o->no_cache) {
 		if (mkdir_p(j->cache_root) < 0) {
 			pr_err("%s: %s", j->cache_root, strerror(errno));
 			return -1;
 		}
-		/* One build per set of inputs at a time; the others wait and reuse it. */
-		if (pathf(lock, sizeof(lock), "%s.lock", entry) < 0)
-			goto out;
-		lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) {
-			pr_err("%s: %s", lock, strerror(errno));
-			goto out;
-		}
+		if (pathf(lock, sizeof(lock), "%s.lock", entry) < 0 ||
+		    (lockfd = lock_file(lock)) < 0)
+			return -1;
 		if (check_outputs(entry, entry, 1) == 0) {
 			pr_info("cached: %s", entry);
 			ret = copy_outputs(entry, o->out);
-			if (!ret && o->reproduce)
-				ret = reproduce(j, entry);
+			snprintf(first, len, "%s", entry);
 			goto out;
 		}
 	}
-	if (build_fresh(j, &work) < 0)
-		goto fail;
-	if (pathf(out_dir, sizeof(out_dir), "%s/out", work) < 0)
-		goto fail;
-	if (!o->no_cache && store_in_cache(j, out_dir) < 0)
-		goto fail;
-	if (copy_outputs(out_dir, o->out) < 0)
-		goto fail;
-	if (o->reproduce && reproduce(j, out_dir) < 0)
-		goto fail;
-	ret = 0;
-fail:
+	if (build_fresh(j, workp) < 0 || pathf(first, len, "%s/out", *workp) < 0)
+		goto out;
+	if (!o->no_cache && store_in_cache(j, first) < 0)
+		goto out;
+	ret = copy_outputs(first, o->out);
+out:
+	if (lockfd >= 0)
+		close(lockfd);
+	return ret;
+}
+
+static int run_job(struct kjob *j)
+{
+	const struct kopts *o = j->o;
+	char entry[PATH_MAX], lock[PATH_MAX], first[PATH_MAX], *work = NULL;
+	int lockfd = -1, ret;
+
+	if (pathf(entry, sizeof(entry), "%s/%s", j->cache_root, j->key) < 0)
+		return -1;
+	ret = get_outputs(j, entry, &work, first, sizeof(first));
+	/*
+	 * The second build takes a lock of its own, so that builds needing
+	 * only the outputs do not wait for it.
+	 */
+	if (!ret && o->reproduce) {
+		if (!o->no_cache && (pathf(lock, sizeof(lock), "%s.reproduce.lock", entry) < 0 ||
+				     (lockfd = lock_file(lock)) < 0))
+			ret = -1;
+		else
+			ret = reproduce(j, first);
+		if (lockfd >= 0)
+			close(lockfd);
+	}
 	if (work) {
 		if (o->keep_work || ret < 0)
 			pr_err("%s the work directory %s", ret < 0 ? "see" : "kept", work);
 		if (!o->keep_work && ret == 0)
 			remove_tree(work);
 	}
-out:
 	free(work);
-	if (lockfd >= 0)
-		close(lockfd);
 	return ret;
 }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Localhost forwarding, the guest's half: once a second, ask the kernel
- * (NETLINK_SOCK_DIAG) for TCP sockets in LISTEN on a wildcard or loopback
+ * Localhost forwarding, the guest's half: once a second, read the kernel's
+ * table of TCP sockets for those in LISTEN on a wildcard or loopback
  * address, and tell the host which ports came and went, as LISTENER
  * messages on a connection to host vsock port PROTO_EVENT_PORT.  The
  * network namespace is shared by every distro, so one query sees them all.
@@ -10,12 +10,10 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
 #include <linux/vm_sockets.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -33,16 +31,6 @@ static struct port known[MAX_PORTS];
 static int n_known;
 static int host_fd = -1;
 
-static bool reachable_from_host(int family, const __be32 *addr)
-{
-	static const uint8_t v6_loopback[16] = { [15] = 1 };
-	static const uint8_t v6_any[16];
-
-	if (family == AF_INET)
-		return addr[0] == htonl(INADDR_ANY) || addr[0] == htonl(INADDR_LOOPBACK);
-	return !memcmp(addr, v6_any, 16) || !memcmp(addr, v6_loopback, 16);
-}
-
 static void add_port(struct port *ports, int *n, uint16_t port, uint16_t family)
 {
 	for (int i = 0; i < *n; i++)
@@ -52,48 +40,43 @@ static void add_port(struct port *ports, int *n, uint16_t port, uint16_t family)
 		ports[(*n)++] = (struct port){ port, family };
 }
 
-/* Append the listening ports of FAMILY to PORTS; -1 if the query failed. */
+/*
+ * Listening sockets of FAMILY from /proc/net/tcp or tcp6 (the kernel needs
+ * nothing beyond procfs for these, unlike sock_diag).  A line reads
+ * "sl local_address rem_address st ...", addresses as hex ADDR:PORT with the
+ * address in the kernel's byte order; state 0A is LISTEN.
+ */
 static int query(int family, struct port *ports, int *n)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 req;
-	} msg = {
-		.nlh = { .nlmsg_len = sizeof(msg), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
-		.req = { .sdiag_family = family, .sdiag_protocol = IPPROTO_TCP,
-			 .idiag_states = 1 << TCP_LISTEN },
-	};
-	static char buf[16384] __attribute__((aligned(4)));
-	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	int ret = -1;
+	static const char any6[] = "00000000000000000000000000000000";
+	static const char loop6[] = "00000000000000000000000001000000";
+	FILE *f = fopen(family == AF_INET ? "/proc/net/tcp" : "/proc/net/tcp6", "re");
+	char line[512], addr[64];
+	unsigned int port, state;
 
-	if (fd < 0)
+	if (!f)
+		return family == AF_INET6 ? 0 : -1; /* no IPv6: nothing listens there */
+	if (!fgets(line, sizeof(line), f)) { /* the header */
+		fclose(f);
 		return -1;
-	if (send(fd, &msg, sizeof(msg), 0) != sizeof(msg))
-		goto out;
-	for (;;) {
-		ssize_t len = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *h;
-
-		if (len <= 0)
-			goto out;
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
-			struct inet_diag_msg *d = NLMSG_DATA(h);
-
-			if (h->nlmsg_type == NLMSG_DONE) {
-				ret = 0;
-				goto out;
-			}
-			if (h->nlmsg_type == NLMSG_ERROR)
-				goto out;
-			if (reachable_from_host(d->idiag_family, d->id.idiag_src))
-				add_port(ports, n, ntohs(d->id.idiag_sport), d->idiag_family);
-		}
 	}
-out:
-	close(fd);
-	return ret;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " %*u: %63[0-9A-Fa-f]:%x %*s %x", addr, &port, &state) != 3 ||
+		    state != 0x0A)
+			continue;
+		if (family == AF_INET) {
+			uint32_t a = strtoul(addr, NULL, 16);
+
+			/* /proc prints the address as the u32 it is in memory. */
+			if (a != htonl(INADDR_ANY) && a != htonl(INADDR_LOOPBACK))
+				continue;
+		} else if (strcasecmp(addr, any6) && strcasecmp(addr, loop6)) {
+			continue;
+		}
+		add_port(ports, n, port, family);
+	}
+	fclose(f);
+	return 0;
 }
 
 static bool contains(const struct port *ports, int n, struct port p)

@@ -125,6 +125,27 @@ static int is_running(const struct states *s, const char *name)
 	return 0;
 }
 
+/* WSL_VM_SOCKET: the distros of that VM, as its init knows them. */
+static int list_direct(const char *socket, int verbose)
+{
+	struct states states;
+
+	query_states(socket, &states);
+	if (!states.n) {
+		pr_err("the VM at %s lists no distros", socket);
+		return 1;
+	}
+	if (verbose)
+		printf("  %-24s %-15s %s\n", "NAME", "STATE", "VERSION");
+	for (int i = 0; i < states.n; i++)
+		if (verbose)
+			printf("  %-24s %-15s 2\n", states.names[i],
+			       states.running[i] ? "Running" : "Stopped");
+		else
+			printf("%s\n", states.names[i]);
+	return 0;
+}
+
 int cmd_list(struct wsl_context *ctx, int verbose, int json)
 {
 	char def[STORE_NAME_MAX], socket[600];
@@ -133,13 +154,14 @@ int cmd_list(struct wsl_context *ctx, int verbose, int json)
 	struct store st;
 	int n;
 
+	if (direct_socket())
+		return list_direct(direct_socket(), verbose);
 	if (store_open(&st, &ctx->paths, false))
 		return 1;
 	list = store_list(&st, &n);
 	store_get_default(&st, def, sizeof(def));
 	store_close(&st);
-	query_states(vm_running(&ctx->paths, socket, sizeof(socket)) ? socket : direct_socket(),
-		     &states);
+	query_states(vm_running(&ctx->paths, socket, sizeof(socket)) ? socket : NULL, &states);
 	if (json) {
 		printf("[");
 		for (int i = 0; i < n; i++)

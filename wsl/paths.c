@@ -51,7 +51,7 @@ int mkdir_parents(const char *path, unsigned int mode)
 }
 
 /* Ours alone: a directory someone else made, or others can enter, is refused. */
-static int mkdir_private(const char *path)
+int mkdir_private(const char *path)
 {
 	struct stat st;
 
@@ -86,7 +86,6 @@ int wsl_paths_init(struct wsl_paths *p)
 	}
 	exe[n] = '\0';
 	snprintf(p->exe_dir, sizeof(p->exe_dir), "%s", dirname(exe));
-	if (mkdir_private(p->data) || mkdir_private(p->runtime))
-		return -1;
+	/* The directories are made when first used: not every command needs them. */
 	return 0;
 }

@@ -17,6 +17,8 @@ int store_open(struct store *s, const struct wsl_paths *p, bool exclusive)
 	char path[600];
 
 	snprintf(s->dir, sizeof(s->dir), "%s", p->data);
+	if (mkdir_private(s->dir))
+		return -1;
 	snprintf(path, sizeof(path), "%s/distros", s->dir);
 	if (mkdir(path, 0700) && errno != EEXIST) {
 		pr_err("cannot create %s: %s", path, strerror(errno));

@@ -30,6 +30,8 @@ static int open_lock(const struct wsl_paths *p, const char *name)
 	char path[600];
 	int fd;
 
+	if (mkdir_private(p->runtime))
+		return -1;
 	runtime_path(path, sizeof(path), p, name);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)

@@ -19,6 +19,8 @@ struct wsl_paths {
 };
 
 int wsl_paths_init(struct wsl_paths *p);
+/* mkdir -p, mode 0700, and refuse one that is not ours alone. */
+int mkdir_private(const char *path);
 /* mkdir -p; the last component gets MODE. */
 int mkdir_parents(const char *path, unsigned int mode);
 

@@ -52,6 +52,19 @@ t_check "--terminate stops one distro, the other keeps running" \
 rows_cols=$(script -qec "stty rows 33 cols 101; '$wsl' -d tiny -- sh -c 'tty >/dev/null && stty size'" /dev/null </dev/null | tr -d '\r')
 t_check "a pty session sees a terminal of the host's size" test "$rows_cols" = "33 101"
 
+# Localhost forwarding: a server in the distro, reached on the host's loopback.
+http_get() { # port path
+	(exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET %s HTTP/1.0\r\n\r\n' "$2" >&3 && cat <&3) 2>/dev/null
+}
+"$wsl" -d tiny -- sh -c 'mkdir -p /www && echo served-from-tiny >/www/hello.txt && httpd -p 8089 -h /www'
+for _ in $(seq 1 40); do http_get 8089 /hello.txt | grep -q served-from-tiny && break; sleep 0.25; done
+t_check "a server in the distro is reachable on the host's 127.0.0.1 at the same port" \
+	bash -c "$(declare -f http_get); http_get 8089 /hello.txt | grep -q served-from-tiny"
+"$wsl" -d tiny -- killall httpd
+for _ in $(seq 1 40); do http_get 8089 /hello.txt >/dev/null || break; sleep 0.25; done
+t_check "... and the forward goes away with the server" \
+	bash -c "$(declare -f http_get); ! http_get 8089 /hello.txt | grep -q served"
+
 "$wsl" --shutdown
 t_check "--shutdown stops the VM" sh -c "'$wsl' --status | grep -q 'Utility VM: stopped'"
 

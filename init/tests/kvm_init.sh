@@ -24,6 +24,12 @@ for name in tiny tiny2; do
 		--size 128M || { t_fail "disk images are made" "mkwslimage disk failed for $name"; t_done; }
 done
 
+# The init's listener events arrive on the host's vsock port 5002.
+socat -u "UNIX-LISTEN:${WSL_VM_SOCKET}_5002,fork" "OPEN:$tmp/events,creat,append" &
+socat_pid=$!
+trap '[ -n "$vm_pid" ] && kill $vm_pid 2>/dev/null; kill $socat_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+events_hex() { od -An -tx1 -v "$tmp/events" 2>/dev/null | tr -d ' \n'; }
+
 boot_vm() {
 	"$bin/wslvm" --kernel "$kernel" --initrd "$initramfs" --memory 512M --cpus 2 \
 		--disk "$tmp/tiny.img,serial=tiny" --disk "$tmp/tiny2.img,serial=tiny2" \
@@ -69,6 +75,16 @@ t_check "with a terminal the process gets a pty, and its exit code" \
 "$bin/wsl" -d nosuch -- true 2>"$tmp/err"
 rc=$?
 t_check "an unknown distro is a clear error" sh -c "test $rc -ne 0 && grep -q \"no distro named 'nosuch'\" '$tmp/err'"
+
+# LISTENER (15): event, port 8080 (0x1f90), family AF_INET (2), no distro name.
+"$bin/wsl" -d tiny -- sh -c 'nc -l -p 8080 </dev/null >/dev/null 2>&1 & echo $! >/run/nc.pid'
+wait_event() { # hex name
+	for _ in $(seq 1 50); do events_hex | grep -q "$1" && break; sleep 0.2; done
+	if events_hex | grep -q "$1"; then t_ok "$2"; else t_fail "$2" "events: $(events_hex)"; fi
+}
+wait_event 00000000901f020000 "a new TCP listener in a distro is reported to the host"
+"$bin/wsl" -d tiny -- sh -c 'kill $(cat /run/nc.pid)'
+wait_event 01000000901f020000 "its end is reported too"
 
 "$bin/wsl" -d tiny -- sh -c 'sleep 1000 </dev/null >/dev/null 2>&1 &'
 t_check "two distros run side by side with their own hostnames" \

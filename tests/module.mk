@@ -10,4 +10,5 @@ KVM_TESTS += $(KVM_SMOKE)
 # The rig itself: output, exit status and time-out reach the caller.
 HOST_TESTS += tests/integration/kvm-rig.sh
 
-DEMO_STEPS += tests/demo/kvm-smoke.sh
+DEMO_STEPS += tests/demo/kvm-smoke.sh tests/demo/wsl.sh
+HOST_TESTS += tests/integration/install.sh

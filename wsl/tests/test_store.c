@@ -52,6 +52,9 @@ static void test_paths_follow_xdg(void **state)
 	assert_true(strstr(p->data, "/data/openwsl") != NULL);
 	assert_true(strstr(p->runtime, "/run/openwsl") != NULL);
 	assert_true(strstr(p->config, "/config/wsl/config") != NULL);
+	/* Made when first used, and then for its owner alone. */
+	assert_int_not_equal(stat(p->runtime, &st), 0);
+	assert_int_equal(mkdir_private(p->runtime), 0);
 	assert_int_equal(stat(p->runtime, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
 }

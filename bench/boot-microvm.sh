@@ -6,22 +6,29 @@
 #
 #   - boot: from process start to the console line the test init prints
 #     right after its ready signal, measured the same way for both (and
-#     wslvm's own --boot-time figure beside it);
+#     wslvm's own --boot-time figure beside it; wslvm also gets a vsock
+#     device, the ready signal of kernels without ioperm());
 #   - memory: the VMM's RSS beyond guest RAM (every mapping smaller than the
 #     guest's memory), sampled while the guest idles after its checks;
 #   - disk: the guest's sequential 1 MiB direct-I/O write and read throughput
 #     on a raw image, virtio-blk over virtio-mmio for both.
 #
 # Figures, medians of BENCH_RUNS runs (default 5), and the ratios wslvm/QEMU.
-# Nothing here passes or fails: it measures.
+# Nothing here passes or fails: it measures.  BENCH_KERNEL overrides the
+# kernel; for one whose drivers are modules, BENCH_MODULES names a folder of
+# .ko files and their load order ("order"), and both VMMs then describe the
+# devices in ACPI (QEMU's microvm always does; wslvm with --acpi-devices).
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 O=${O:-build}
 if ! [[ -c /dev/kvm && -w /dev/kvm ]] || ! grep -qwE 'vmx|svm' /proc/cpuinfo; then
-	exec "$top/scripts/kvm-rig" -- env O="$O" BENCH_RUNS="${BENCH_RUNS:-5}" "$0" "$@"
+	# Each run boots two VMs nested in an emulated CPU: give it time.
+	exec "$top/scripts/kvm-rig" --timeout 3600 -- env O="$O" BENCH_RUNS="${BENCH_RUNS:-5}" \
+		BENCH_KERNEL="${BENCH_KERNEL:-}" BENCH_MODULES="${BENCH_MODULES:-}" "$0" "$@"
 fi
 runs=${BENCH_RUNS:-5}
-kernel=${BENCH_KERNEL:-$top/$O/kernel/bzImage}
+kernel=${BENCH_KERNEL:-}
+kernel=${kernel:-$top/$O/kernel/bzImage}
 wslvm=$top/$O/bin/wslvm
 init=$top/$O/tests/vmm/guest/test-init
 mem_mib=256
@@ -33,7 +40,12 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/root"
 cp "$init" "$work/root/init"
-(cd "$work/root" && echo init | cpio -o -H newc --quiet) | gzip -1 >"$work/initrd.gz"
+wslvm_extra=()
+if [[ -n ${BENCH_MODULES:-} ]]; then
+	cp -r "$BENCH_MODULES" "$work/root/modules"
+	wslvm_extra=(--acpi-devices)
+fi
+(cd "$work/root" && find . | sort | cpio -o -H newc --quiet) | gzip -1 >"$work/initrd.gz"
 guest_cmdline="quiet wslvm_test=blkbench wslvm_hold=3"
 
 # Kilobytes of RSS in mappings smaller than the guest's RAM.
@@ -80,11 +92,14 @@ measure() {
 		exit 1
 	fi
 	echo "$((ready / 1000)).$(printf '%03d' $((ready % 1000))) $rss ${wr:-0} ${rd:-0} $own" >>"$work/$name"
+	echo "bench: $name: ready after $((ready / 1000)) ms, RSS beyond guest RAM $rss KiB," \
+		"write ${wr:-?} MB/s, read ${rd:-?} MB/s" >&2
 }
 
 run_wslvm() {
 	measure wslvm "$wslvm" --kernel "$kernel" --initrd "$work/initrd.gz" --memory "$mem_mib" \
-		--cpus 1 --boot-time --disk "$work/disk.raw" --cmdline "$guest_cmdline"
+		--cpus 1 --boot-time --disk "$work/disk.raw" --vsock "$work/vsock" "${wslvm_extra[@]}" \
+		--cmdline "$guest_cmdline"
 }
 
 run_qemu() {

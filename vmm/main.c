@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "control.h"
 #include "devices.h"
 #include "layout.h"
 #include "loop.h"
@@ -59,13 +60,16 @@ static void usage(FILE *out)
 "                           host side is the Unix socket PATH: connect and send\n"
 "                           \"CONNECT <port>\\n\" to reach a guest port; guest\n"
 "                           connections to the host's port P go to PATH_P\n"
+"      --control PATH       a control socket (owner-only) at PATH: one request\n"
+"                           a line (help, stats, stop, and the devices'), each\n"
+"                           answered by lines ending in \"ok\" or \"error: WHY\"\n"
 "  -t, --boot-time          print the time from wslvm's start to the guest's\n"
 "                           ready signal (a write to port 0x%x)\n"
 "  -h, --help               show this help\n"
 "\n"
 "Exit status: 0 the guest powered off; 1 wslvm failed; 2 bad usage;\n"
 "3 the guest reset (reboot, or a panic with panic=-1); 4 the guest crashed\n"
-"a vCPU; 5 stopped by a signal.\n",
+"a vCPU; 5 stopped by a signal or the control socket.\n",
 		MAX_CPUS, MAX_DISKS, DEFAULT_VSOCK_CID, PORT_READY);
 }
 
@@ -156,7 +160,7 @@ static void parse_vsock(char *arg, const char **path, uint64_t *cid)
 }
 
 struct options {
-	const char *kernel, *initrd, *cmdline, *hvc, *vsock_path;
+	const char *kernel, *initrd, *cmdline, *hvc, *vsock_path, *control_path;
 	uint64_t memory, vsock_cid;
 	unsigned int cpus, ndisks;
 	bool hugepages, rng, boot_time, acpi_devices;
@@ -165,7 +169,7 @@ struct options {
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_HUGEPAGES = 256, OPT_RNG, OPT_HVC, OPT_VSOCK, OPT_ACPI_DEVICES };
+	enum { OPT_HUGEPAGES = 256, OPT_RNG, OPT_HVC, OPT_VSOCK, OPT_ACPI_DEVICES, OPT_CONTROL };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -178,6 +182,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "hvc", required_argument, NULL, OPT_HVC },
 		{ "vsock", required_argument, NULL, OPT_VSOCK },
 		{ "acpi-devices", no_argument, NULL, OPT_ACPI_DEVICES },
+		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "boot-time", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -202,6 +207,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_HVC: o->hvc = optarg; break;
 		case OPT_VSOCK: parse_vsock(optarg, &o->vsock_path, &o->vsock_cid); break;
 		case OPT_ACPI_DEVICES: o->acpi_devices = true; break;
+		case OPT_CONTROL: o->control_path = optarg; break;
 		case 't': o->boot_time = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage_error("bad option");
@@ -275,6 +281,8 @@ int main(int argc, char **argv)
 	kernel_open(&kernel, o.kernel);
 	if (o.initrd)
 		initrd_open(&initrd, o.initrd);
+	if (o.control_path)
+		control_init(&vm, o.control_path);
 	platform_init(&vm);
 	serial_init(&vm, STDIN_FILENO, STDOUT_FILENO);
 	if (o.rng)
@@ -299,6 +307,7 @@ int main(int argc, char **argv)
 	loop_add(vm.loop, signal_fd, EPOLLIN, on_signal, &vm);
 	loop_add(vm.loop, vm.stop_fd, EPOLLIN, on_stop, vm.loop);
 	vcpus_start(&vm);
+	vcpus_watch_halt(&vm);
 	loop_run(vm.loop);
 	vcpus_stop(&vm);
 	loop_destroy(vm.loop);

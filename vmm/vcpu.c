@@ -11,10 +11,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include "boot.h"
 #include "layout.h"
+#include "loop.h"
 #include "vcpu.h"
 #include "vmm.h"
 
@@ -33,7 +37,11 @@
 /* The signal that kicks a vCPU thread out of KVM_RUN. */
 #define SIG_VCPU_KICK	SIGUSR1
 
+#define X86_RFLAGS_IF	(1ULL << 9)
+#define HALT_CHECK_NS	(500 * 1000 * 1000)
+
 static atomic_bool vcpus_stopping;
+static atomic_uint vcpus_halted;	/* how many are stopped for good */
 
 static struct kvm_segment flat_segment(uint16_t selector, uint8_t type, bool code64)
 {
@@ -242,6 +250,31 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	}
 }
 
+/* On the vCPU's own thread, after a kick: has the guest stopped it for good? */
+static void vcpu_check_halted(struct vcpu *vcpu)
+{
+	struct kvm_mp_state mp;
+	struct kvm_regs regs;
+	bool halted;
+
+	if (ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) < 0)
+		return;
+	if (mp.mp_state == KVM_MP_STATE_HALTED)
+		halted = ioctl(vcpu->fd, KVM_GET_REGS, &regs) == 0 && !(regs.rflags & X86_RFLAGS_IF);
+	else
+		halted = mp.mp_state == KVM_MP_STATE_UNINITIALIZED ||
+			 mp.mp_state == KVM_MP_STATE_INIT_RECEIVED;
+	if (halted != vcpu->halted) {
+		vcpu->halted = halted;
+		if (halted)
+			atomic_fetch_add(&vcpus_halted, 1);
+		else
+			atomic_fetch_sub(&vcpus_halted, 1);
+	}
+	if (halted && atomic_load(&vcpus_halted) == vcpu->vm->ncpus)
+		vm_stop(vcpu->vm, EXIT_GUEST_POWER_OFF, NULL);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -251,6 +284,8 @@ static void *vcpu_thread(void *arg)
 	pthread_setname_np(pthread_self(), name);
 	while (!atomic_load(&vcpus_stopping)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR && atomic_exchange(&vcpu->check_halt, false))
+				vcpu_check_halted(vcpu);
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			pr_warn_errno("running vCPU %u", vcpu->id);
@@ -285,6 +320,33 @@ void vcpus_start(struct vm *vm)
 		}
 		vm->vcpus[i].started = true;
 	}
+}
+
+static void vcpus_kick_to_check(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	uint64_t expirations;
+	unsigned int i;
+
+	if (read(vm->halt_timer_fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	for (i = 0; i < vm->ncpus; i++) {
+		atomic_store(&vm->vcpus[i].check_halt, true);
+		pthread_kill(vm->vcpus[i].thread, SIG_VCPU_KICK);
+	}
+}
+
+void vcpus_watch_halt(struct vm *vm)
+{
+	struct itimerspec every = {
+		.it_interval = { .tv_nsec = HALT_CHECK_NS },
+		.it_value = { .tv_nsec = HALT_CHECK_NS },
+	};
+
+	vm->halt_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (vm->halt_timer_fd < 0 || timerfd_settime(vm->halt_timer_fd, 0, &every, NULL) < 0)
+		die_errno("creating the timer that watches for a halted guest");
+	loop_add(vm->loop, vm->halt_timer_fd, EPOLLIN, vcpus_kick_to_check, vm);
 }
 
 void vcpus_stop(struct vm *vm)

@@ -5,6 +5,7 @@
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 struct vm;
@@ -18,11 +19,22 @@ struct vcpu {
 	size_t run_size;
 	pthread_t thread;
 	bool started;
+	atomic_bool check_halt;		/* look at the state after the next kick */
+	bool halted;			/* stopped for good at the last look */
 };
 
 /* Creates every vCPU with its CPUID; the first one starts at the kernel's entry. */
 void vcpus_create(struct vm *vm, const struct boot_entry *entry);
 void vcpus_start(struct vm *vm);
+/*
+ * Ends the run when every vCPU has stopped for good (halted with
+ * interrupts off, or never started): how Linux leaves the machine after a
+ * power-off when it has no way to power off (no ACPI sleep support).  The
+ * in-kernel APIC keeps HLT from ever reaching us, so the event loop kicks
+ * the vCPUs twice a second to look.
+ */
+void vcpus_watch_halt(struct vm *vm);
+
 /* Kicks every vCPU out of the guest and waits for its thread to end. */
 void vcpus_stop(struct vm *vm);
 

@@ -25,11 +25,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "loop.h"
+#include "unix_socket.h"
 #include "virtio.h"
 #include "virtio_devices.h"
 #include "vmm.h"
@@ -289,8 +289,10 @@ static void vsock_guest_packet(struct vsock *vs, struct virtq_chain *chain)
 	}
 	c = vsock_find(vs, h.dst_port, h.src_port);
 	if (!c) {
-		if (h.op == VIRTIO_VSOCK_OP_REQUEST)
+		if (h.op == VIRTIO_VSOCK_OP_REQUEST) {
+			vm_guest_ready(vs->vm, "first vsock connection");
 			vsock_guest_connect(vs, &h);
+		}
 		else if (h.op != VIRTIO_VSOCK_OP_RST)
 			vsock_queue_ctl(vs, h.dst_port, h.src_port, VIRTIO_VSOCK_OP_RST, 0, 0);
 		return;
@@ -601,32 +603,12 @@ static const struct virtio_device_ops vsock_ops = {
 void virtio_vsock_init(struct vm *vm, uint64_t guest_cid, const char *uds_path)
 {
 	struct vsock *vs = xcalloc(1, sizeof(*vs));
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct stat st;
 
-	if (strlen(uds_path) + sizeof("_4294967295") > sizeof(addr.sun_path))
-		die("--vsock %s: the path is too long for a Unix socket", uds_path);
-	strcpy(addr.sun_path, uds_path);
-	/* A socket left by an earlier run is ours to replace; anything else is not. */
-	if (lstat(uds_path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			die("--vsock %s: exists and is not a socket", uds_path);
-		unlink(uds_path);
-	}
 	vs->vm = vm;
 	vs->path = uds_path;
 	vs->guest_cid = guest_cid;
 	vs->next_host_port = VSOCK_FIRST_HOST_PORT;
-	vs->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (vs->listen_fd < 0)
-		die_errno("--vsock %s: creating the socket", uds_path);
-	if (bind(vs->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		die_errno("--vsock %s: binding the socket", uds_path);
-	/* Only the owner may reach into the guest. */
-	if (chmod(uds_path, 0600) < 0)
-		die_errno("--vsock %s: making the socket owner-only", uds_path);
-	if (listen(vs->listen_fd, 16) < 0)
-		die_errno("--vsock %s: listening", uds_path);
+	vs->listen_fd = unix_listen_private("--vsock", uds_path, sizeof("_4294967295"));
 	loop_add(vm->loop, vs->listen_fd, EPOLLIN, vsock_accept, vs);
 	vs->dev = virtio_mmio_register(vm, &vsock_ops, vs, &vs->guest_cid);
 }

@@ -7,6 +7,7 @@
 #define WSLVM_VMM_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +83,8 @@ struct vm {
 	bool has_verdict;
 	int exit_code;
 	int stop_fd;			/* eventfd the loop watches */
+	int halt_timer_fd;		/* vcpus_watch_halt()'s timer */
+	atomic_llong ready_us;		/* when the guest said it is up; 0: not yet */
 };
 
 void vm_create(struct vm *vm, uint64_t mem_size, unsigned int ncpus, bool hugepages);
@@ -93,6 +96,13 @@ void vm_irq_line(struct vm *vm, unsigned int irq, int level);
 
 /* Ends the VM with an exit status; callable from any thread. */
 void vm_stop(struct vm *vm, int exit_code, const char *why);
+
+/*
+ * The guest says it is up: the first call is the boot figure.  A write to
+ * PORT_READY, or the guest's first vsock connection to the host, which a
+ * kernel without CONFIG_X86_IOPL_IOPERM (no ioperm()) can still make.
+ */
+void vm_guest_ready(struct vm *vm, const char *how);
 
 /* Milliseconds since wslvm started. */
 double vm_elapsed_ms(const struct vm *vm);

@@ -9,6 +9,7 @@
 #     the guest shrinks the VHDX's allocated size on the host, vsock talks
 #     both ways through the Unix socket, and power-off ends wslvm with 0;
 #   - a guest panic ends wslvm with a nonzero status;
+#   - the control socket answers help, stats and stop, and refuses nonsense;
 #   - vmlinux through its PVH entry boots to the same init.
 # Runs where /dev/kvm works (the rig).  WSLVM_TEST_KERNEL overrides the
 # kernel; for one whose drivers are modules (a distribution's), set
@@ -204,6 +205,51 @@ else
 	t_fail "a guest panic ends wslvm with status 3" "status $rc; $(tail -n 20 "$out")"
 fi
 
+# --- the control socket -------------------------------------------------------
+
+ctl=$work/control
+out=$work/control.out
+ask() { printf '%s\n' "$@" | socat -t 5 - "UNIX-CONNECT:$ctl" 2>&1; }
+timeout "$vm_timeout" "$wslvm" --kernel "$bzimage" --initrd "$work/initrd.gz" "${extra[@]}" \
+	--vsock "$work/vsock-ctl" --control "$ctl" --cmdline "wslvm_hold=600" </dev/null >"$out" 2>&1 &
+vm=$!
+pids+=($vm)
+for ((i = 0; i < vm_timeout * 5; i++)); do
+	ask stats | grep -q '^boot_ms ' && break
+	kill -0 "$vm" 2>/dev/null || break
+	sleep 0.2
+done
+t_check "control: the socket is owner-only" test "$(stat -c %a "$ctl" 2>&1)" = 600
+stats=$(ask stats)
+if grep -q '^boot_ms [0-9.]*$' <<<"$stats" && grep -q '^rss_bytes [1-9][0-9]*$' <<<"$stats" &&
+	grep -q '^memory_bytes 268435456$' <<<"$stats" && [[ $(tail -n 1 <<<"$stats") == ok ]]; then
+	t_ok "control: stats gives the boot figure, memory and RSS, then ok"
+else
+	t_fail "control: stats gives the boot figure, memory and RSS, then ok" "$stats"
+fi
+answer=$(ask help "no-such-command a b" stats)
+if grep -q '^stop$' <<<"$answer" && grep -q "^error: unknown command 'no-such-command'" <<<"$answer" &&
+	[[ $(grep -c '^ok$' <<<"$answer") == 2 ]]; then
+	t_ok "control: several requests on one connection, each answered in turn"
+else
+	t_fail "control: several requests on one connection, each answered in turn" "$answer"
+fi
+answer=$(ask "$(head -c 3000 /dev/zero | tr '\0' x)" stats)
+if grep -q '^error: request longer than' <<<"$answer" && [[ $(tail -n 1 <<<"$answer") == ok ]]; then
+	t_ok "control: an overlong request is refused and the connection goes on"
+else
+	t_fail "control: an overlong request is refused and the connection goes on" "$answer"
+fi
+answer=$(ask stop)
+wait "$vm"
+rc=$?
+if [[ $answer == ok && $rc == 5 && ! -e $ctl ]]; then
+	t_ok "control: stop ends wslvm with status 5 and the socket is removed"
+else
+	t_fail "control: stop ends wslvm with status 5 and the socket is removed" \
+		"answer '$answer', status $rc; $(tail -n 5 "$out")"
+fi
+
 # --- vmlinux through PVH ------------------------------------------------------
 
 if [[ ! -f $vmlinux ]]; then
@@ -211,11 +257,13 @@ if [[ ! -f $vmlinux ]]; then
 else
 	out=$work/pvh.out
 	timeout "$vm_timeout" "$wslvm" --kernel "$vmlinux" --initrd "$work/initrd.gz" --boot-time \
-		"${extra[@]}" --rng --cmdline "wslvm_test=rng" </dev/null >"$out" 2>&1
+		"${extra[@]}" --rng --vsock "$work/vsock-pvh" --cmdline "wslvm_test=rng" \
+		</dev/null >"$out" 2>&1
 	rc=$?
 	sed -i 's/\r$//' "$out"
 	check_verdicts "PVH guest check" "$out"
-	if [[ $rc == 0 ]] && grep -aq '^wslvm-test: ok ready' "$out" && grep -aq '^wslvm-test: ok rng' "$out"; then
+	if [[ $rc == 0 ]] && grep -aq '^wslvm-test: ok ready' "$out" && grep -aq '^wslvm-test: ok rng' "$out" &&
+		grep -aq '^wslvm: boot time: [0-9.]* ms' "$out"; then
 		t_ok "PVH: vmlinux boots to the init, which powers off with status 0"
 	else
 		t_fail "PVH: vmlinux boots to the init, which powers off with status 0" \

@@ -157,13 +157,34 @@ static void load_modules(void)
 	fclose(order);
 }
 
+/*
+ * The ready port, or where the kernel has no ioperm() (no
+ * CONFIG_X86_IOPL_IOPERM), a vsock connection to the host, which wslvm
+ * also counts as ready: nobody need listen, the attempt is the signal.
+ */
 static void signal_ready(void)
 {
-	if (ioperm(PORT_READY, 1, 1) < 0) {
+	struct sockaddr_vm addr = {
+		.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST, .svm_port = PORT_READY,
+	};
+	int fd;
+
+	if (ioperm(PORT_READY, 1, 1) == 0) {
+		outb(1, PORT_READY);
+		ok("ready");
+		return;
+	}
+	if (errno != ENOSYS) {
 		fail("ready", "ioperm(0x%x): %s", PORT_READY, strerror(errno));
 		return;
 	}
-	outb(1, PORT_READY);
+	fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fail("ready", "no ioperm() and no vsock: %s", strerror(errno));
+		return;
+	}
+	connect(fd, (struct sockaddr *)&addr, sizeof(addr));
+	close(fd);
 	ok("ready");
 }
 
@@ -441,7 +462,7 @@ static double now_s(void)
 }
 
 /* Sequential 1 MiB writes then reads of BENCH_BYTES on /dev/vda, direct I/O. */
-#define BENCH_BYTES (64 << 20)
+#define BENCH_BYTES (32 << 20)
 #define BENCH_CHUNK (1 << 20)
 
 static void bench_blk(void)

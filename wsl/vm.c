@@ -137,7 +137,15 @@ static int vm_start(const struct wsl_paths *p, const struct wsl_config *c)
 		return -1;
 	}
 	if (pid == 0) {
+		/*
+		 * Nothing of ours but the pipe goes with the service: in particular
+		 * not our descriptors of start.lock and sessions.lock, whose locks
+		 * would otherwise outlive this command and block every later one.
+		 */
 		close(pipefd[0]);
+		if (pipefd[1] > 3)
+			close_range(3, pipefd[1] - 1, 0);
+		close_range(pipefd[1] + 1, ~0U, 0);
 		setsid();
 		if (fork() == 0)
 			vm_service_main(p, c, pipefd[1]);

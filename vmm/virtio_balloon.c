@@ -116,7 +116,7 @@ static void balloon_take_pfns(struct balloon *b, struct virtq_chain *chain, bool
 	unsigned int nseg = chain->nout + chain->nin;
 
 	if (total % sizeof(uint32_t) && !b->warned_bad_pfn) {
-		pr_warn("virtio-balloon: a %s buffer of %zu bytes, not whole PFNs; "
+		pr_warn("virtio-balloon: %s queue: a buffer of %zu bytes, not whole PFNs; "
 			"the odd bytes are ignored", inflate ? "inflate" : "deflate", total);
 		b->warned_bad_pfn = true;
 	}
@@ -182,7 +182,7 @@ static void balloon_take_stats(struct balloon *b, struct virtq_chain *chain)
 	size_t offset;
 
 	if (chain->out_len % entry && !b->warned_bad_stats) {
-		pr_warn("virtio-balloon: a stats buffer of %zu bytes, not whole entries; "
+		pr_warn("virtio-balloon: stats queue: a buffer of %zu bytes, not whole entries; "
 			"the odd bytes are ignored", chain->out_len);
 		b->warned_bad_stats = true;
 	}

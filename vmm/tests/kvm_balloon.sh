@@ -13,8 +13,10 @@
 #     its free memory falls by as much, and deflating gives it back;
 #   - bad "balloon" requests get "error:" answers, and the VM goes on;
 #   - memory the guest kept all along is intact, and what was released is
-#     usable again; the guest powers off with status 0.
-# Runs where /dev/kvm works (the rig).
+#     usable again; the guest powers off with status 0;
+#   - with --hugepages (when 512 huge pages of 2 MiB can be reserved), the
+#     huge pages behind the 512 MiB go back to the host's pool.
+# Runs where /dev/kvm works (the rig), as root for the huge pages.
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$top/tests/lib.sh"
 O=${O:-build}
@@ -25,8 +27,10 @@ vm_timeout=${WSLVM_TEST_TIMEOUT:-600}
 wait_limit=${WSLVM_BALLOON_WAIT:-120}	# seconds for the guest to report / inflate
 work=$(mktemp -d)
 vm=
+hugepages_before=
 cleanup() {
 	[[ -n $vm ]] && kill "$vm" 2>/dev/null
+	[[ -n $hugepages_before ]] && echo "$hugepages_before" >/proc/sys/vm/nr_hugepages
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -44,7 +48,6 @@ cp "$init" "$work/root/init"
 (cd "$work/root" && find . | sort | cpio -o -H newc --quiet) | gzip -1 >"$work/initrd.gz"
 
 ctl=$work/control
-out=$work/balloon.out
 ask() { printf '%s\n' "$@" | socat -t 10 - "UNIX-CONNECT:$ctl" 2>&1; }
 # stat NAME [ANSWER]: the value of "NAME value" in ANSWER (default: "stats").
 stat_of() { local a=${2:-$(ask stats)}; sed -n "s/^$1 //p" <<<"$a" | head -n 1; }
@@ -62,12 +65,20 @@ wait_for() { # FILE PATTERN SECONDS: until PATTERN shows up in FILE (or the VM i
 	return 1
 }
 
-mkfifo "$work/console-in"
-timeout "$vm_timeout" "$wslvm" --kernel "$bzimage" --initrd "$work/initrd.gz" --memory 1G \
-	--balloon --control "$ctl" --cmdline "wslvm_test=balloon" \
-	<"$work/console-in" >"$out" 2>&1 &
-vm=$!
-exec 3>"$work/console-in"
+# start_vm OUT [OPTION...]: boots the balloon check, its console in on fd 3.
+start_vm() {
+	out=$1
+	shift
+	rm -f "$work/console-in"
+	mkfifo "$work/console-in"
+	timeout "$vm_timeout" "$wslvm" --kernel "$bzimage" --initrd "$work/initrd.gz" --memory 1G \
+		--balloon --control "$ctl" --cmdline "wslvm_test=balloon" "$@" \
+		<"$work/console-in" >"$out" 2>&1 &
+	vm=$!
+	exec 3>"$work/console-in"
+}
+
+start_vm "$work/balloon.out"
 
 # --- free page reporting ------------------------------------------------------
 
@@ -211,6 +222,52 @@ if [[ $rc == 0 ]] && grep -aq 'all checks passed' "$out" && ! grep -aq '^wslvm: 
 	t_ok "the guest powers off with status 0, and wslvm warned of nothing"
 else
 	t_fail "the guest powers off with status 0, and wslvm warned of nothing" \
+		"status $rc; $(grep -a 'wslvm:' "$out"; tail -n 20 "$out")"
+fi
+
+# --- --hugepages: the huge pages go back to the pool ----------------------------
+
+hugepages_free() { sed -n 's/^HugePages_Free: *//p' /proc/meminfo; }
+name="hugepages: the huge pages behind the 512 MiB go back to the host's pool"
+hugepages_before=$(cat /proc/sys/vm/nr_hugepages 2>/dev/null)
+if [[ -z $hugepages_before ]] || ! echo $((hugepages_before + 512)) >/proc/sys/vm/nr_hugepages 2>/dev/null ||
+	(($(hugepages_free) < 512)); then
+	t_skip "$name" "512 huge pages of 2 MiB cannot be reserved here"
+	t_done
+fi
+start_vm "$work/hugepages.out" --hugepages
+if ! wait_for "$out" "^wslvm-test: balloon touched" "$vm_timeout"; then
+	t_fail "$name" "the guest never touched its memory; $(tail -n 20 "$out")"
+	t_done
+fi
+free_touched=$(hugepages_free)
+echo free >&3
+wait_for "$out" "^wslvm-test: balloon freed" "$wait_limit"
+start=$(now)
+goal=$((free_touched + 256 * 3 / 4))
+free_after=$free_touched
+for ((i = 0; i < wait_limit * 2; i++)); do
+	free_after=$(hugepages_free)
+	((free_after >= goal)) && break
+	sleep 0.5
+done
+took=$(since "$start")
+echo "# huge pages free in the host's pool: $free_touched with the 512 MiB touched," \
+	"$free_after ${took} s after the guest freed it (goal: at least $goal)"
+if ((free_after >= goal)); then
+	t_ok "$name"
+else
+	t_fail "$name" "$free_touched -> $free_after free huge pages in ${took} s; $(ask stats)"
+fi
+echo end >&3
+exec 3>&-
+wait "$vm"
+rc=$?
+vm=
+if [[ $rc == 0 ]] && grep -aq 'all checks passed' "$out"; then
+	t_ok "hugepages: the guest's checks pass and it powers off with status 0"
+else
+	t_fail "hugepages: the guest's checks pass and it powers off with status 0" \
 		"status $rc; $(grep -a 'wslvm:' "$out"; tail -n 20 "$out")"
 fi
 t_done

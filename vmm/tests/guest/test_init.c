@@ -456,9 +456,9 @@ static void check_vsock_connect(void)
 }
 
 /*
- * Memory given back to the host, driven by the host over the console: we
- * touch BALLOON_BYTES ("balloon touched"), and free them when the host
- * sends "free" ("balloon freed"); the host watches wslvm shrink and
+ * Memory given back to the host, driven by the host over the console: when
+ * it sends "touch" we touch BALLOON_BYTES ("balloon touched"), and free
+ * them when it sends "free" ("balloon freed"); the host watches wslvm shrink and
  * inflates and deflates the balloon; on "end" we check that memory we kept
  * all along still holds what we wrote (nothing of ours was released) and
  * that memory is ours to use again.
@@ -533,13 +533,20 @@ static void check_balloon(void)
 	ok("balloon driver");
 	keep = mmap(NULL, BALLOON_KEEP_BYTES, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	big = balloon_touch(BALLOON_BYTES);
-	if (keep == MAP_FAILED || !big) {
+	if (keep == MAP_FAILED) {
 		fail("balloon", "allocating memory: %s", strerror(errno));
 		return;
 	}
 	for (i = 0; i < words; i++)
 		keep[i] = balloon_pattern(i);
+	say("wslvm-test: balloon waiting to touch");
+	if (!balloon_wait_for("touch"))
+		return;
+	big = balloon_touch(BALLOON_BYTES);
+	if (!big) {
+		fail("balloon", "allocating %lu MiB: %s", BALLOON_BYTES >> 20, strerror(errno));
+		return;
+	}
 	say("wslvm-test: balloon touched %lu MiB", BALLOON_BYTES >> 20);
 	if (!balloon_wait_for("free"))
 		return;

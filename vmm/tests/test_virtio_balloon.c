@@ -5,7 +5,10 @@
  * zeroes, nothing else does; PFNs outside guest RAM, buffers of odd sizes
  * and rings the driver broke are survived, and the device hands back every
  * buffer but the stats one, which it keeps to ask for figures later.  The
- * driver's config writes reach only its own fields.
+ * driver's config writes reach only its own fields.  Then thousands of
+ * random requests, wild addresses and lengths among them, on every queue:
+ * nothing outside the window they name is released (and, built with
+ * SANITIZE=1, nothing outside guest RAM is touched).
  */
 #include <linux/virtio_balloon.h>
 #include <linux/virtio_config.h>
@@ -274,6 +277,90 @@ static void test_driver_writes_only_its_config_fields(void **state)
 	assert_int_equal(got, 0);
 }
 
+/* xorshift64: the same "random" requests every run. */
+static uint64_t rnd(void)
+{
+	static uint64_t x = 0x5157534c62616c6cULL;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return x;
+}
+
+/* Random requests name guest RAM in [WINDOW_START, WINDOW_END) only, or no RAM. */
+#define WINDOW_START	(16 * MiB)
+#define WINDOW_END	(48 * MiB)
+
+static uint64_t random_gpa(void)
+{
+	switch (rnd() % 4) {
+	case 0:
+		return rnd();					/* anywhere at all */
+	case 1:
+		return MEM_SIZE + rnd() % (4 * GiB);		/* past RAM, or the hole */
+	default:
+		return WINDOW_START + rnd() % (WINDOW_END - WINDOW_START);
+	}
+}
+
+static void random_request(void)
+{
+	unsigned int q = rnd() % 4, n = 1 + rnd() % 4, i;
+	struct vring_desc d[4];
+
+	if (q == Q_INFLATE || q == Q_DEFLATE || q == Q_STATS) {
+		uint32_t words[64];
+		unsigned int nwords = rnd() % 64;
+
+		for (i = 0; i < nwords; i++) {
+			uint64_t page;
+
+			words[i] = rnd() % 8 ? (uint32_t)(random_gpa() / PAGE) : (uint32_t)rnd();
+			/* A random PFN of RAM outside the window moves into it. */
+			page = (uint64_t)words[i] * PAGE;
+			if (page < MEM_SIZE && (page < WINDOW_START || page >= WINDOW_END))
+				words[i] = WINDOW_START / PAGE;
+		}
+		memcpy(vm.mem.host + BUF_GPA, words, sizeof(words));
+		d[0] = (struct vring_desc){ .addr = BUF_GPA, .len = nwords * 4 + rnd() % 4,
+					    .flags = rnd() % 2 ? VRING_DESC_F_WRITE : 0 };
+		offer(q, 1, d);
+	} else {
+		for (i = 0; i < n; i++) {
+			uint64_t gpa = random_gpa();
+			uint64_t len = rnd() % (4 * MiB);
+
+			/* A range of RAM outside the window is no test of anything. */
+			if (gpa >= WINDOW_START && gpa < WINDOW_END && len > WINDOW_END - gpa)
+				len = WINDOW_END - gpa;
+			d[i] = (struct vring_desc){ .addr = gpa, .len = len,
+						    .flags = rnd() % 4 ? VRING_DESC_F_WRITE : 0 };
+		}
+		offer(q, n, d);
+	}
+	if (reg_read(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET)
+		driver_start();
+}
+
+static void test_random_requests_release_only_what_they_name(void **state)
+{
+	uint64_t gpa, released = 0;
+	unsigned int i;
+
+	for (i = 0; i < 5000; i++)
+		random_request();
+	for (gpa = WINDOW_START; gpa < WINDOW_END; gpa += PAGE)
+		released += !resident(gpa);
+	print_message("# %llu of the window's %llu pages released\n", (unsigned long long)released,
+		      (unsigned long long)((WINDOW_END - WINDOW_START) / PAGE));
+	assert_true(released > 0);
+	for (gpa = 4 * MiB; gpa < WINDOW_START; gpa += PAGE)
+		assert_true(holds_its_mark(gpa));
+	for (gpa = WINDOW_END; gpa < MEM_SIZE; gpa += PAGE)
+		assert_true(holds_its_mark(gpa));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +370,7 @@ int main(void)
 		cmocka_unit_test_setup(test_broken_ring_stops_the_device, setup),
 		cmocka_unit_test_setup(test_stats_buffer_is_kept, setup),
 		cmocka_unit_test_setup(test_driver_writes_only_its_config_fields, setup),
+		cmocka_unit_test_setup(test_random_requests_release_only_what_they_name, setup),
 	};
 
 	return cmocka_run_group_tests_name("virtio_balloon", tests, NULL, NULL);

@@ -38,6 +38,12 @@
 #define BALLOON_QUEUES		4
 #define BALLOON_STATS_MAX	32	/* figures kept from one stats buffer */
 #define BALLOON_PFN_BATCH	256	/* PFNs read from a buffer at a time */
+/*
+ * Most PFNs taken from one buffer (Linux sends up to 256): a buffer as big
+ * as guest RAM would otherwise keep the event loop, and with it the
+ * other devices and the control socket, busy for minutes.
+ */
+#define BALLOON_PFNS_MAX	4096
 
 enum balloon_queue_role { ROLE_NONE, ROLE_INFLATE, ROLE_DEFLATE, ROLE_STATS, ROLE_REPORTING };
 
@@ -115,11 +121,15 @@ static void balloon_take_pfns(struct balloon *b, struct virtq_chain *chain, bool
 	size_t offset, total = chain->out_len + chain->in_len;
 	unsigned int nseg = chain->nout + chain->nin;
 
-	if (total % sizeof(uint32_t) && !b->warned_bad_pfn) {
-		pr_warn("virtio-balloon: %s queue: a buffer of %zu bytes, not whole PFNs; "
-			"the odd bytes are ignored", inflate ? "inflate" : "deflate", total);
+	if ((total % sizeof(uint32_t) || total > BALLOON_PFNS_MAX * sizeof(uint32_t)) &&
+	    !b->warned_bad_pfn) {
+		pr_warn("virtio-balloon: %s queue: a buffer of %zu bytes, not whole PFNs or more "
+			"than %d; the rest is ignored", inflate ? "inflate" : "deflate", total,
+			BALLOON_PFNS_MAX);
 		b->warned_bad_pfn = true;
 	}
+	if (total > BALLOON_PFNS_MAX * sizeof(uint32_t))
+		total = BALLOON_PFNS_MAX * sizeof(uint32_t);
 	for (offset = 0; offset + sizeof(uint32_t) <= total;) {
 		size_t want = (total - offset) / sizeof(uint32_t);
 		size_t got, i;
@@ -151,7 +161,8 @@ static void balloon_take_pfns(struct balloon *b, struct virtq_chain *chain, bool
 		}
 	}
 	if (run_pages)
-		balloon_release_gpa(b, run_start * BALLOON_PAGE_SIZE, run_pages * BALLOON_PAGE_SIZE);
+		balloon_release_gpa(b, run_start * BALLOON_PAGE_SIZE,
+				    run_pages * BALLOON_PAGE_SIZE);
 }
 
 /* A reporting buffer: each segment is a block of free guest memory. */
@@ -335,13 +346,13 @@ static const char *const balloon_stat_names[VIRTIO_BALLOON_S_NR] = {
 static void balloon_show(struct balloon *b, struct control_reply *r)
 {
 	struct virtio_dev *dev = b->dev;
+	uint64_t target = le32toh(b->config.num_pages) * BALLOON_PAGE_SIZE;
+	uint64_t actual = balloon_actual_pages(b) * BALLOON_PAGE_SIZE;
 	unsigned int i;
 
 	control_printf(r, "driver_ready %d", virtio_is_live(dev));
-	control_printf(r, "target_mib %llu",
-		       (unsigned long long)(le32toh(b->config.num_pages) * BALLOON_PAGE_SIZE / MiB));
-	control_printf(r, "actual_mib %llu",
-		       (unsigned long long)(balloon_actual_pages(b) * BALLOON_PAGE_SIZE / MiB));
+	control_printf(r, "target_mib %llu", (unsigned long long)(target / MiB));
+	control_printf(r, "actual_mib %llu", (unsigned long long)(actual / MiB));
 	if (b->have_stats) {
 		control_printf(r, "stats_age_ms %.0f", vm_elapsed_ms(dev->vm) - b->stats_ms);
 		for (i = 0; i < b->nstats; i++) {

@@ -214,6 +214,21 @@ static void test_inflated_pages_leave_bad_pfns_are_skipped(void **state)
 	assert_true(holds_its_mark(0x1901 * PAGE));
 }
 
+static void test_inflate_takes_at_most_4096_pfns_of_a_buffer(void **state)
+{
+	/* 2 MiB of PFNs, 512 Ki of them: every other page from 16 MiB on. */
+	uint32_t *pfns = (uint32_t *)(vm.mem.host + BUF_GPA);
+	struct vring_desc d = { .addr = BUF_GPA, .len = 2 * MiB };
+	uint32_t i;
+
+	for (i = 0; i < d.len / 4; i++)
+		pfns[i] = 16 * MiB / PAGE + 2 * (i % 8192);
+	offer(Q_INFLATE, 1, &d);
+	assert_int_equal(ring_used(Q_INFLATE)->idx, 1);
+	assert_false(resident(16 * MiB + 2 * PAGE * 4095));
+	assert_true(holds_its_mark(16 * MiB + 2 * PAGE * 4096));
+}
+
 static void test_deflate_releases_nothing(void **state)
 {
 	const uint32_t pfns[] = { 0x2000, 0x2001, 0xffffffff };
@@ -366,6 +381,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_reported_blocks_leave, setup),
 		cmocka_unit_test_setup(test_inflated_pages_leave_bad_pfns_are_skipped, setup),
+		cmocka_unit_test_setup(test_inflate_takes_at_most_4096_pfns_of_a_buffer, setup),
 		cmocka_unit_test_setup(test_deflate_releases_nothing, setup),
 		cmocka_unit_test_setup(test_broken_ring_stops_the_device, setup),
 		cmocka_unit_test_setup(test_stats_buffer_is_kept, setup),

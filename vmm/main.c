@@ -60,6 +60,10 @@ static void usage(FILE *out)
 "                           host side is the Unix socket PATH: connect and send\n"
 "                           \"CONNECT <port>\\n\" to reach a guest port; guest\n"
 "                           connections to the host's port P go to PATH_P\n"
+"      --balloon            a virtio-balloon device: memory the guest frees is\n"
+"                           given back to the host within seconds (free page\n"
+"                           reporting), and the control socket's \"balloon set\n"
+"                           MIB\" takes MIB from the guest (\"balloon\": its stats)\n"
 "      --control PATH       a control socket (owner-only) at PATH: one request\n"
 "                           a line (help, stats, stop, and the devices'), each\n"
 "                           answered by lines ending in \"ok\" or \"error: WHY\"\n"
@@ -163,13 +167,14 @@ struct options {
 	const char *kernel, *initrd, *cmdline, *hvc, *vsock_path, *control_path;
 	uint64_t memory, vsock_cid;
 	unsigned int cpus, ndisks;
-	bool hugepages, rng, boot_time, acpi_devices;
+	bool hugepages, rng, boot_time, acpi_devices, balloon;
 	struct blk_options disks[MAX_DISKS];
 };
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_HUGEPAGES = 256, OPT_RNG, OPT_HVC, OPT_VSOCK, OPT_ACPI_DEVICES, OPT_CONTROL };
+	enum { OPT_HUGEPAGES = 256, OPT_RNG, OPT_HVC, OPT_VSOCK, OPT_ACPI_DEVICES, OPT_CONTROL,
+	       OPT_BALLOON };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -183,6 +188,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "vsock", required_argument, NULL, OPT_VSOCK },
 		{ "acpi-devices", no_argument, NULL, OPT_ACPI_DEVICES },
 		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "balloon", no_argument, NULL, OPT_BALLOON },
 		{ "boot-time", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -208,6 +214,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_VSOCK: parse_vsock(optarg, &o->vsock_path, &o->vsock_cid); break;
 		case OPT_ACPI_DEVICES: o->acpi_devices = true; break;
 		case OPT_CONTROL: o->control_path = optarg; break;
+		case OPT_BALLOON: o->balloon = true; break;
 		case 't': o->boot_time = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage_error("bad option");
@@ -293,6 +300,9 @@ int main(int argc, char **argv)
 		virtio_console_init(&vm, o.hvc);
 	if (o.vsock_path)
 		virtio_vsock_init(&vm, o.vsock_cid, o.vsock_path);
+	/* Last, so that adding it moves no other device's slot or interrupt. */
+	if (o.balloon)
+		virtio_balloon_init(&vm);
 	if (o.cmdline)
 		vm_cmdline_append(&vm, "%s", o.cmdline);
 	kernel_check_fit(&kernel, o.initrd ? &initrd : NULL,

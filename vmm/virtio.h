@@ -88,6 +88,12 @@ bool virtio_pop(struct virtio_dev *dev, unsigned int q, struct virtq_chain *chai
 /* Puts the chain virtio_pop() just gave back, unused. */
 void virtio_unpop(struct virtio_dev *dev, unsigned int q);
 
+/*
+ * The device changed its config space: tells a live driver, with a config
+ * change interrupt (lock held).
+ */
+void virtio_notify_config(struct virtio_dev *dev);
+
 /* True once the driver has set DRIVER_OK and not reset since. */
 bool virtio_is_live(const struct virtio_dev *dev);
 

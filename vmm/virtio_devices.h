@@ -24,4 +24,10 @@ void virtio_console_init(struct vm *vm, const char *out_path);
 /* virtio-vsock with Firecracker's hybrid Unix socket protocol at uds_path. */
 void virtio_vsock_init(struct vm *vm, uint64_t guest_cid, const char *uds_path);
 
+/*
+ * virtio-balloon with free page reporting: memory the guest frees or
+ * gives up goes back to the host; "balloon" on the control socket.
+ */
+void virtio_balloon_init(struct vm *vm);
+
 #endif

@@ -36,17 +36,30 @@ static const unsigned int virtio_irqs[] = { 5, 6, 7, 10, 11, 12, 13, 14, 15, 3 }
 static struct virtio_dev *devices[VIRTIO_MAX_DEVICES];
 static unsigned int ndevices;
 
-static void virtio_set_needs_reset(struct virtio_dev *dev, unsigned int q, const char *why)
+static void virtio_raise_config_interrupt(struct virtio_dev *dev)
 {
 	uint64_t one = 1;
 
+	atomic_fetch_or(&dev->interrupt_status, VIRTIO_INT_CONFIG);
+	if (dev->irqfd >= 0 && write(dev->irqfd, &one, sizeof(one)) < 0)
+		pr_warn_errno("%s: raising its interrupt", dev->ops->name);
+}
+
+static void virtio_set_needs_reset(struct virtio_dev *dev, unsigned int q, const char *why)
+{
 	pr_warn("%s: queue %u: %s; the device stops until the driver resets it",
 		dev->ops->name, q, why);
 	dev->queues[q].ready = false;
 	dev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
-	atomic_fetch_or(&dev->interrupt_status, VIRTIO_INT_CONFIG);
-	if (dev->irqfd >= 0 && write(dev->irqfd, &one, sizeof(one)) < 0)
-		pr_warn_errno("%s: raising its interrupt", dev->ops->name);
+	virtio_raise_config_interrupt(dev);
+}
+
+void virtio_notify_config(struct virtio_dev *dev)
+{
+	/* A driver reading the config space twice sees whether it changed between. */
+	dev->config_generation++;
+	if (virtio_is_live(dev))
+		virtio_raise_config_interrupt(dev);
 }
 
 bool virtio_is_live(const struct virtio_dev *dev)

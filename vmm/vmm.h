@@ -39,6 +39,7 @@ struct guest_mem {
 	uint8_t *host;
 	uint64_t size;		/* all of it */
 	uint64_t low_size;	/* how much sits below the MMIO hole */
+	uint64_t page_size;	/* of the host mapping: the unit it can be freed in */
 	bool hugepages;
 };
 
@@ -50,6 +51,15 @@ void guest_mem_init(struct guest_mem *mem, uint64_t size, bool hugepages);
  * through here.
  */
 void *gpa_to_host(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
+/*
+ * Gives the host back the memory behind [host, host + len), a range inside
+ * guest RAM, which the guest will next read as zeroes: the whole pages of
+ * the mapping in it, whose bytes are returned (0 for a range outside guest
+ * RAM or too small to hold one).  The _gpa form takes a guest address.
+ */
+uint64_t guest_mem_release(const struct guest_mem *mem, void *host, uint64_t len);
+uint64_t guest_mem_release_gpa(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 
 /* The highest guest-physical address of RAM below the MMIO hole, plus one. */
 static inline uint64_t guest_mem_low_end(const struct guest_mem *mem)

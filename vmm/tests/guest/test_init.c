@@ -7,7 +7,7 @@
  * The kernel passes unknown "key=value" parameters of its command line to
  * init as environment variables, so the test picks the checks with
  *
- *   wslvm_test=console,rng,blk,ext4,hvc,vsock   checks to run, in order
+ *   wslvm_test=console,rng,blk,ext4,hvc,vsock,balloon   checks to run, in order
  *   wslvm_end=poweroff|panic|reset          how to end (default poweroff)
  *   wslvm_serial=ID                         the serial /dev/vda must have
  *   wslvm_hold=SECONDS                      wait before ending (to be measured)
@@ -30,7 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <dirent.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
@@ -453,6 +455,121 @@ static void check_vsock_connect(void)
 	close(fd);
 }
 
+/*
+ * Memory given back to the host, driven by the host over the console: when
+ * it sends "touch" we touch BALLOON_BYTES ("balloon touched"), and free
+ * them when it sends "free" ("balloon freed"); the host watches wslvm shrink and
+ * inflates and deflates the balloon; on "end" we check that memory we kept
+ * all along still holds what we wrote (nothing of ours was released) and
+ * that memory is ours to use again.
+ */
+#define BALLOON_BYTES (512UL << 20)
+#define BALLOON_KEEP_BYTES (32UL << 20)
+#define BALLOON_AGAIN_BYTES (256UL << 20)
+
+static bool balloon_driver_bound(void)
+{
+	DIR *d = opendir("/sys/bus/virtio/drivers/virtio_balloon");
+	struct dirent *e;
+	bool found = false;
+
+	if (!d)
+		return false;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "virtio", 6))
+			found = true;
+	closedir(d);
+	return found;
+}
+
+/* Waits for the host to send a line on the console; false on another one. */
+static bool balloon_wait_for(const char *want)
+{
+	char line[64];
+	ssize_t n = read(STDIN_FILENO, line, sizeof(line) - 1);
+
+	if (n <= 0) {
+		fail("balloon", "waiting for '%s' on the console: %s", want,
+		     n < 0 ? strerror(errno) : "end of file");
+		return false;
+	}
+	line[n] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strcmp(line, want)) {
+		fail("balloon", "the host sent '%s', not '%s'", line, want);
+		return false;
+	}
+	return true;
+}
+
+static uint64_t balloon_pattern(size_t i)
+{
+	return (i * 0x9e3779b97f4a7c15ULL) ^ 0x5157534c6b656570ULL;
+}
+
+/* Touches every page of a fresh mapping; NULL when there is none. */
+static uint8_t *balloon_touch(size_t len)
+{
+	uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t off;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	for (off = 0; off < len; off += 4096)
+		p[off] = 1;
+	return p;
+}
+
+static void check_balloon(void)
+{
+	uint64_t *keep;
+	uint8_t *big;
+	size_t i, words = BALLOON_KEEP_BYTES / sizeof(uint64_t), bad = 0;
+
+	if (!balloon_driver_bound()) {
+		fail("balloon", "no device is bound to the virtio_balloon driver");
+		return;
+	}
+	ok("balloon driver");
+	keep = mmap(NULL, BALLOON_KEEP_BYTES, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (keep == MAP_FAILED) {
+		fail("balloon", "allocating memory: %s", strerror(errno));
+		return;
+	}
+	for (i = 0; i < words; i++)
+		keep[i] = balloon_pattern(i);
+	say("wslvm-test: balloon waiting to touch");
+	if (!balloon_wait_for("touch"))
+		return;
+	big = balloon_touch(BALLOON_BYTES);
+	if (!big) {
+		fail("balloon", "allocating %lu MiB: %s", BALLOON_BYTES >> 20, strerror(errno));
+		return;
+	}
+	say("wslvm-test: balloon touched %lu MiB", BALLOON_BYTES >> 20);
+	if (!balloon_wait_for("free"))
+		return;
+	munmap(big, BALLOON_BYTES);
+	say("wslvm-test: balloon freed %lu MiB", BALLOON_BYTES >> 20);
+	if (!balloon_wait_for("end"))
+		return;
+	for (i = 0; i < words; i++)
+		bad += keep[i] != balloon_pattern(i);
+	if (bad)
+		fail("balloon kept memory", "%zu of %zu words we kept changed", bad, words);
+	else
+		ok("balloon kept memory");
+	big = balloon_touch(BALLOON_AGAIN_BYTES);
+	if (!big) {
+		fail("balloon memory again", "allocating %lu MiB again: %s",
+		     BALLOON_AGAIN_BYTES >> 20, strerror(errno));
+		return;
+	}
+	munmap(big, BALLOON_AGAIN_BYTES);
+	ok("balloon memory again");
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -517,6 +634,8 @@ static void run_check(const char *name)
 		check_ext4();
 	else if (!strcmp(name, "hvc"))
 		check_hvc();
+	else if (!strcmp(name, "balloon"))
+		check_balloon();
 	else if (!strcmp(name, "blkbench"))
 		bench_blk();
 	else if (!strcmp(name, "vsock")) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The user's configuration (see wsl.h): .wslconfig's [wsl2] keys. */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -110,7 +111,10 @@ static int apply(struct wsl_config *c, const char *key, const char *v)
 	if (!strcasecmp(key, "autoMemoryReclaim")) {
 		if (strcasecmp(v, "disabled") && strcasecmp(v, "gradual") && strcasecmp(v, "dropcache"))
 			return -1;
-		snprintf(c->auto_memory_reclaim, sizeof(c->auto_memory_reclaim), "%s", v);
+		/* Lower case, as the init's wsl.reclaim= spells it. */
+		for (size_t i = 0; v[i] && i < sizeof(c->auto_memory_reclaim) - 1; i++)
+			c->auto_memory_reclaim[i] = tolower((unsigned char)v[i]);
+		c->auto_memory_reclaim[strlen(v)] = '\0';
 		return 0;
 	}
 	return 0; /* other .wslconfig keys: not ours to refuse */

@@ -121,7 +121,8 @@ static void start_vmm(struct service *s)
 		service_fail(s, "the initramfs %s is missing (set initramfs= in %s, or run make)",
 			     s->c->initramfs, s->p->config);
 	vm_hostname(host, sizeof(host));
-	len = snprintf(cmdline, sizeof(cmdline), "quiet wsl.hostname=%s", host);
+	len = snprintf(cmdline, sizeof(cmdline), "quiet wsl.hostname=%s wsl.reclaim=%s", host,
+		       s->c->auto_memory_reclaim);
 
 	argv[argc++] = arg("%s/wslvm", s->p->exe_dir);
 	argv[argc++] = "--kernel";
@@ -135,6 +136,8 @@ static void start_vmm(struct service *s)
 	argv[argc++] = "--vsock";
 	argv[argc++] = arg("%s/vsock", s->p->runtime);
 	argv[argc++] = "--rng";
+	/* Free page reporting: what the guest frees goes back to this machine. */
+	argv[argc++] = "--balloon";
 
 	if (store_open(&st, s->p, false))
 		service_fail(s, "cannot read the distro store");

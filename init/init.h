@@ -47,6 +47,9 @@ void listeners_poll(void);
 /* Give page cache back when the VM is idle (see reclaim.c); call every second. */
 void reclaim_poll(const struct boot_config *boot);
 
+/* network.c: loopback, and eth0 with wsl.address= and wsl.gateway= if given. */
+void network_up(const struct boot_config *boot);
+
 /* Serve one CREATE_PROCESS in a child of the init; never returns. */
 void session_run(int conn, struct distro *d, const struct proto_msg *create)
 	__attribute__((noreturn));

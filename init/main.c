@@ -81,22 +81,6 @@ static void tune_system(void)
 	write_proc("/proc/sys/kernel/panic_on_oops", "1");
 }
 
-static void interface_up(const char *name)
-{
-	struct ifreq ifr = { 0 };
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (s < 0)
-		return;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	if (!ioctl(s, SIOCGIFFLAGS, &ifr)) {
-		ifr.ifr_flags |= IFF_UP;
-		if (ioctl(s, SIOCSIFFLAGS, &ifr))
-			pr_init("%s up: %s", name, strerror(errno));
-	}
-	close(s);
-}
-
 static void write_resolv_conf(void)
 {
 	FILE *f = fopen(INIT_RESOLV_CONF, "we");
@@ -306,7 +290,7 @@ int main(void)
 	read_cmdline();
 	tune_system();
 	sethostname(boot.hostname, strlen(boot.hostname));
-	interface_up("lo");
+	network_up(&boot);
 	write_resolv_conf();
 	distro_table_init(&boot);
 

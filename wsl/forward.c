@@ -73,24 +73,42 @@ static int listen_loopback(uint16_t port, uint16_t family)
 	return fd;
 }
 
-static void on_listener(struct forwarder *f, const struct proto_listener *l)
+/* Listen on the host's loopback of host_family for a guest listener of guest_family. */
+static void add_port(struct forwarder *f, uint16_t port, uint16_t guest_family,
+		     uint16_t host_family)
 {
 	int fd;
 
+	if (f->n_ports == FORWARD_MAX_PORTS)
+		return;
+	fd = listen_loopback(port, host_family);
+	if (fd >= 0)
+		f->ports[f->n_ports++] = (struct forward_port){ port, guest_family, fd };
+}
+
+static void on_listener(struct forwarder *f, const struct proto_listener *l)
+{
+	bool known = false;
+
 	if (l->family != AF_INET && l->family != AF_INET6)
 		return;
-	for (int i = 0; i < f->n_ports; i++) {
+	/* Backwards: drop_port() fills the hole with the last entry. */
+	for (int i = f->n_ports - 1; i >= 0; i--) {
 		if (f->ports[i].port != l->port || f->ports[i].family != l->family)
 			continue;
+		known = true;
 		if (l->event == PROTO_LISTENER_REMOVED)
 			drop_port(f, i);
-		return;
 	}
-	if (l->event != PROTO_LISTENER_ADDED || f->n_ports == FORWARD_MAX_PORTS)
+	if (known || l->event != PROTO_LISTENER_ADDED)
 		return;
-	fd = listen_loopback(l->port, l->family);
-	if (fd >= 0)
-		f->ports[f->n_ports++] = (struct forward_port){ l->port, l->family, fd };
+	add_port(f, l->port, l->family, l->family);
+	/*
+	 * A listener on :: takes IPv4 too (busybox's httpd and nc, most servers),
+	 * and "localhost" means 127.0.0.1 to most clients: listen there as well.
+	 */
+	if (l->family == AF_INET6)
+		add_port(f, l->port, AF_INET6, AF_INET);
 }
 
 static int pump(int from, int to, bool *open_from)

@@ -16,7 +16,7 @@
 #define FORWARD_MAX_PORTS 64
 
 struct forward_port {
-	uint16_t port, family;
+	uint16_t port, family;	/* the guest listener's; our socket may be IPv4 for an IPv6 one */
 	int fd;
 };
 

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "net_slirp.h"
+
 struct vm;
 
 void virtio_rng_init(struct vm *vm);
@@ -23,5 +25,14 @@ void virtio_console_init(struct vm *vm, const char *out_path);
 
 /* virtio-vsock with Firecracker's hybrid Unix socket protocol at uds_path. */
 void virtio_vsock_init(struct vm *vm, uint64_t guest_cid, const char *uds_path);
+
+/* virtio-net on libslirp's NAT, with forwards from host ports set up at start. */
+#define NET_START_FORWARDS_MAX	16
+struct net_options {
+	uint8_t mac[6];
+	unsigned int nforwards;
+	struct net_forward_spec forwards[NET_START_FORWARDS_MAX];
+};
+void virtio_net_init(struct vm *vm, const struct net_options *opts);
 
 #endif

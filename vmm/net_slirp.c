@@ -351,9 +351,12 @@ static void net_slirp_sockets_ready(void *opaque, uint32_t events)
 	struct epoll_event evs[64];
 
 	pthread_mutex_lock(ns->lock);
-	/* Only to empty the set's ready list: poll() in the round tells each socket's state. */
-	while (epoll_wait(ns->epoll_fd, evs, 64, 0) == 64)
-		;
+	/*
+	 * What is ready does not matter here: poll() in the round asks each
+	 * socket.  One look trims the set's ready list; looping until it is
+	 * empty would never end, its sockets being level-triggered.
+	 */
+	epoll_wait(ns->epoll_fd, evs, 64, 0);
 	net_slirp_round(ns);
 	pthread_mutex_unlock(ns->lock);
 }

@@ -7,14 +7,23 @@
 #   - it fetches a page from an HTTP server on the host's 127.0.0.1 at 10.0.2.2;
 #   - it resolves a name through the host's resolver configuration: a dnsmasq
 #     on the host's loopback answers it, named in an /etc/resolv.conf that is
-#     bind-mounted over the real one for wslvm alone (unshare -m);
+#     bind-mounted over the real one (in the test's own mount namespace);
 #   - a forward added on the control socket reaches the guest's HTTP server,
 #     and after "forward remove" the host port is closed; forwards given at
 #     start work too;
 #   - bad forward requests get clear "error:" answers, and stats counts frames.
-# Needs /dev/kvm and root (for the mount namespace and DNS on port 53): the rig.
+# Needs /dev/kvm and root: the test runs in network and mount namespaces of
+# its own (its ports, the DNS server on 127.0.0.1:53 and the resolv.conf are
+# nobody else's), where it re-executes itself first.
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$top/tests/lib.sh"
+if [[ $(id -u) != 0 ]]; then
+	t_skip "wslvm --net" "needs root for its own network and mount namespaces"
+	t_done
+fi
+if [[ -z ${KVM_NET_PRIVATE:-} ]]; then
+	KVM_NET_PRIVATE=1 exec unshare --net --mount "${BASH_SOURCE[0]}" "$@"
+fi
 O=${O:-build}
 wslvm=$top/$O/bin/wslvm
 bzimage=${WSLVM_TEST_KERNEL:-$top/$O/kernel/bzImage}
@@ -34,10 +43,6 @@ trap cleanup EXIT
 for tool in dnsmasq socat unshare; do
 	command -v $tool >/dev/null || { t_fail "$tool is installed" "run scripts/install-deps"; t_done; }
 done
-if [[ $(id -u) != 0 ]]; then
-	t_skip "wslvm --net in the rig" "needs root for unshare -m and a DNS server on port 53"
-	t_done
-fi
 
 http_port=18080	# the host's web server, on 127.0.0.1
 start_fwd=18081	# forwarded to the guest's port 80 from the start
@@ -106,8 +111,8 @@ chmod +x "$root/init" "$root/udhcpc.sh"
 
 # --- the host's services: a web server and a DNS server on 127.0.0.1 ----------
 
-# The rig's loopback starts down.
-ip link set lo up 2>/dev/null
+# A new network namespace's loopback starts down.
+ip link set lo up
 
 www=$work/www
 mkdir -p "$www"
@@ -119,7 +124,9 @@ dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null \
 	--pid-file="$work/dnsmasq.pid" --address="/$test_name/$test_addr" \
 	--log-facility="$work/dnsmasq.log" --log-queries &
 pids+=($!)
+# The host's resolver configuration, as wslvm (and slirp in it) reads it.
 echo "nameserver 127.0.0.1" >"$work/resolv.conf"
+mount --bind "$work/resolv.conf" /etc/resolv.conf
 
 # --- one boot -----------------------------------------------------------------
 
@@ -130,9 +137,7 @@ ask() { printf '%s\n' "$@" | socat -t 10 - "UNIX-CONNECT:$ctl" 2>&1; }
 # (-t: socat's wait for the answer after the request is sent; its default is 0.5 s.)
 fetch() { timeout 30 socat -t 20 -T 20 - "TCP:127.0.0.1:$1" <<<$'GET / HTTP/1.0\r\n\r' 2>&1; }
 
-# wslvm's own view of /etc/resolv.conf is the test's; nobody else's changes.
-timeout "$vm_timeout" unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' \
-	"$work/resolv.conf" "$wslvm" --kernel "$bzimage" --initrd "$work/initrd.gz" --memory 256 \
+timeout "$vm_timeout" "$wslvm" --kernel "$bzimage" --initrd "$work/initrd.gz" --memory 256 \
 	--net="forward=tcp:$start_fwd:80" --control "$ctl" \
 	--cmdline "wslvm_http=$http_port wslvm_name=$test_name" </dev/null >"$out" 2>&1 &
 vm=$!

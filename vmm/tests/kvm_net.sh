@@ -191,6 +191,12 @@ else
 	t_fail "forward from the start: 127.0.0.1:$start_fwd reaches the guest's port 80" "$page"
 fi
 
+answer=$(ask help)
+if grep -q '^forward add tcp|udp HOSTPORT GUESTPORT | remove tcp|udp HOSTPORT | list$' <<<"$answer"; then
+	t_ok "control: help lists the forward command"
+else
+	t_fail "control: help lists the forward command" "$answer"
+fi
 answer=$(ask "forward add tcp $run_fwd 80" "forward list")
 if [[ $answer == $'ok\n'"tcp $start_fwd 80"$'\n'"tcp $run_fwd 80"$'\nok' ]]; then
 	t_ok "control: forward add, then forward list shows both forwards"

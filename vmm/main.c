@@ -30,6 +30,8 @@
 #define MAX_CPUS	254	/* APIC IDs are a byte; the I/O APIC takes the next */
 #define MAX_DISKS	8
 #define DEFAULT_VSOCK_CID 3
+/* Locally administered, unicast: 02 then "WSLVM". */
+static const uint8_t default_mac[6] = { 0x02, 0x57, 0x53, 0x4c, 0x56, 0x4d };
 
 static void usage(FILE *out)
 {
@@ -64,6 +66,14 @@ static void usage(FILE *out)
 "                           given back to the host within seconds (free page\n"
 "                           reporting), and the control socket's \"balloon set\n"
 "                           MIB\" takes MIB from the guest (\"balloon\": its stats)\n"
+"      --net[=OPTS]         a virtio-net device on a user-mode NAT (libslirp): the\n"
+"                           guest gets 10.0.2.15 by DHCP, reaches the host's\n"
+"                           loopback as 10.0.2.2 and its DNS resolvers as\n"
+"                           10.0.2.3; OPTS, comma-separated:\n"
+"                             mac=XX:XX:XX:XX:XX:XX  (default 02:57:53:4c:56:4d)\n"
+"                             forward=tcp|udp:HOSTPORT:GUESTPORT  forwards\n"
+"                             127.0.0.1:HOSTPORT to the guest (repeatable, %d);\n"
+"                           forwards also come and go on the control socket\n"
 "      --control PATH       a control socket (owner-only) at PATH: one request\n"
 "                           a line (help, stats, stop, and the devices'), each\n"
 "                           answered by lines ending in \"ok\" or \"error: WHY\"\n"
@@ -74,7 +84,7 @@ static void usage(FILE *out)
 "Exit status: 0 the guest powered off; 1 wslvm failed; 2 bad usage;\n"
 "3 the guest reset (reboot, or a panic with panic=-1); 4 the guest crashed\n"
 "a vCPU; 5 stopped by a signal or the control socket.\n",
-		MAX_CPUS, MAX_DISKS, DEFAULT_VSOCK_CID, PORT_READY);
+		MAX_CPUS, MAX_DISKS, DEFAULT_VSOCK_CID, NET_START_FORWARDS_MAX, PORT_READY);
 }
 
 static __attribute__((noreturn, format(printf, 1, 2))) void usage_error(const char *fmt, ...)
@@ -163,18 +173,54 @@ static void parse_vsock(char *arg, const char **path, uint64_t *cid)
 			    comma + 5);
 }
 
+static void parse_mac(const char *arg, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char extra;
+	int i;
+
+	if (sscanf(arg, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &extra) != 6 || strlen(arg) != 17)
+		usage_error("--net mac=%s is not a MAC address (XX:XX:XX:XX:XX:XX)", arg);
+	if (b[0] & 1)
+		usage_error("--net mac=%s is a multicast address: a NIC needs a unicast one", arg);
+	for (i = 0; i < 6; i++)
+		mac[i] = b[i];
+}
+
+static void parse_net(char *arg, struct net_options *n)
+{
+	char *opt, *save = NULL, why[160];
+
+	memcpy(n->mac, default_mac, sizeof(n->mac));
+	for (opt = strtok_r(arg, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(opt, "mac=", 4)) {
+			parse_mac(opt + 4, n->mac);
+		} else if (!strncmp(opt, "forward=", 8)) {
+			if (n->nforwards == NET_START_FORWARDS_MAX)
+				usage_error("--net: more than %d forwards", NET_START_FORWARDS_MAX);
+			if (!net_parse_forward(opt + 8, &n->forwards[n->nforwards++], why,
+					       sizeof(why)))
+				usage_error("--net %s: %s", opt, why);
+		} else {
+			usage_error("--net: unknown option '%s' (mac=, forward=)", opt);
+		}
+	}
+}
+
 struct options {
 	const char *kernel, *initrd, *cmdline, *hvc, *vsock_path, *control_path;
 	uint64_t memory, vsock_cid;
 	unsigned int cpus, ndisks;
-	bool hugepages, rng, boot_time, acpi_devices, balloon;
+	bool hugepages, rng, boot_time, acpi_devices, balloon, net;
 	struct blk_options disks[MAX_DISKS];
+	struct net_options net_opts;
 };
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_HUGEPAGES = 256, OPT_RNG, OPT_HVC, OPT_VSOCK, OPT_ACPI_DEVICES, OPT_CONTROL,
-	       OPT_BALLOON };
+	       OPT_BALLOON, OPT_NET };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -189,6 +235,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "acpi-devices", no_argument, NULL, OPT_ACPI_DEVICES },
 		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "balloon", no_argument, NULL, OPT_BALLOON },
+		{ "net", optional_argument, NULL, OPT_NET },
 		{ "boot-time", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -215,6 +262,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_ACPI_DEVICES: o->acpi_devices = true; break;
 		case OPT_CONTROL: o->control_path = optarg; break;
 		case OPT_BALLOON: o->balloon = true; break;
+		case OPT_NET:
+			if (o->net)
+				usage_error("--net given twice (one device has every option)");
+			o->net = true;
+			parse_net(optarg ? optarg : (char[]){ "" }, &o->net_opts);
+			break;
 		case 't': o->boot_time = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage_error("bad option");
@@ -300,9 +353,11 @@ int main(int argc, char **argv)
 		virtio_console_init(&vm, o.hvc);
 	if (o.vsock_path)
 		virtio_vsock_init(&vm, o.vsock_cid, o.vsock_path);
-	/* Last, so that adding it moves no other device's slot or interrupt. */
+	/* The newest last, so that adding them moved no other device's slot. */
 	if (o.balloon)
 		virtio_balloon_init(&vm);
+	if (o.net)
+		virtio_net_init(&vm, &o.net_opts);
 	if (o.cmdline)
 		vm_cmdline_append(&vm, "%s", o.cmdline);
 	kernel_check_fit(&kernel, o.initrd ? &initrd : NULL,

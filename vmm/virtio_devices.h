@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "net_slirp.h"
+
 struct vm;
 
 void virtio_rng_init(struct vm *vm);
@@ -29,5 +31,13 @@ void virtio_vsock_init(struct vm *vm, uint64_t guest_cid, const char *uds_path);
  * gives up goes back to the host; "balloon" on the control socket.
  */
 void virtio_balloon_init(struct vm *vm);
+/* virtio-net on libslirp's NAT, with forwards from host ports set up at start. */
+#define NET_START_FORWARDS_MAX	16
+struct net_options {
+	uint8_t mac[6];
+	unsigned int nforwards;
+	struct net_forward_spec forwards[NET_START_FORWARDS_MAX];
+};
+void virtio_net_init(struct vm *vm, const struct net_options *opts);
 
 #endif

@@ -73,7 +73,7 @@ truncate -s 100M "$work/big-initrd"
 : >"$work/empty-initrd"
 
 out=$("$wslvm" --help)
-if [[ $? == 0 ]] && grep -q -- '--kernel' <<<"$out" && grep -q -- '--vsock' <<<"$out" &&
+if [[ $? == 0 ]] && grep -q -- '--kernel' <<<"$out" && grep -q -- '--vsock' <<<"$out" && grep -q -- '--net' <<<"$out" &&
 	grep -q 'Exit status' <<<"$out"; then
 	t_ok "--help documents the options and exit status"
 else
@@ -118,4 +118,17 @@ expect_error "disk serial too long" 1 "serial '.*' is longer than the 20 bytes" 
 	--kernel "$good" --disk "$work/big-initrd,serial=abcdefghijklmnopqrstuvwxyz"
 expect_error "bad vsock CID" 2 "cid '2' is not a number from 3" \
 	--kernel "$good" --vsock "$work/sock,cid=2"
+expect_error "bad --net MAC" 2 "--net mac=02:00:00:00:00 is not a MAC address" \
+	--kernel "$good" --net=mac=02:00:00:00:00
+expect_error "multicast --net MAC" 2 "--net mac=01:00:00:00:00:01 is a multicast address" \
+	--kernel "$good" --net=mac=01:00:00:00:00:01
+expect_error "--net forward port out of range" 2 "host port '65536' is not a port number from 1 to 65535" \
+	--kernel "$good" --net=forward=tcp:65536:80
+expect_error "--net forward of an unknown protocol" 2 "unknown protocol 'icmp' \(tcp or udp\)" \
+	--kernel "$good" --net=forward=icmp:8080:80
+expect_error "--net forward that is not PROTO:HOST:GUEST" 2 "'tcp:8080' is not PROTO:HOSTPORT:GUESTPORT" \
+	--kernel "$good" --net=forward=tcp:8080
+expect_error "--net forward of one host port twice" 1 "tcp host port 18123 is already forwarded \(to guest port 80\)" \
+	--kernel "$good" --net=forward=tcp:18123:80,forward=tcp:18123:81
+expect_error "unknown --net option" 2 "--net: unknown option 'vlan=3'" --kernel "$good" --net=vlan=3
 t_done

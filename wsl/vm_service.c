@@ -26,6 +26,8 @@
 #define VM_READY_TIMEOUT_MS 180000
 #define VM_STOP_TIMEOUT_S   30
 #define VM_MAX_DISKS	    8	/* wslvm's limit of virtio-blk disks */
+/* wslvm --net's NAT: the guest's fixed address, its gateway and DNS relay. */
+#define VM_NET_CMDLINE	    "wsl.address=10.0.2.15/24 wsl.gateway=10.0.2.2 wsl.dns=10.0.2.3"
 
 struct service {
 	const struct wsl_paths *p;
@@ -121,8 +123,8 @@ static void start_vmm(struct service *s)
 		service_fail(s, "the initramfs %s is missing (set initramfs= in %s, or run make)",
 			     s->c->initramfs, s->p->config);
 	vm_hostname(host, sizeof(host));
-	len = snprintf(cmdline, sizeof(cmdline), "quiet wsl.hostname=%s wsl.reclaim=%s", host,
-		       s->c->auto_memory_reclaim);
+	len = snprintf(cmdline, sizeof(cmdline), "quiet wsl.hostname=%s wsl.reclaim=%s %s", host,
+		       s->c->auto_memory_reclaim, VM_NET_CMDLINE);
 
 	argv[argc++] = arg("%s/wslvm", s->p->exe_dir);
 	argv[argc++] = "--kernel";
@@ -138,6 +140,8 @@ static void start_vmm(struct service *s)
 	argv[argc++] = "--rng";
 	/* Free page reporting: what the guest frees goes back to this machine. */
 	argv[argc++] = "--balloon";
+	/* The distros' network: user-mode NAT, this machine's loopback at 10.0.2.2. */
+	argv[argc++] = "--net";
 
 	if (store_open(&st, s->p, false))
 		service_fail(s, "cannot read the distro store");

@@ -17,6 +17,7 @@ tmp=$(mktemp -d)
 vm_pid=
 trap '[ -n "$vm_pid" ] && kill $vm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 export WSL_VM_SOCKET=$tmp/vsock
+# The VM has the devices wsl gives it (KVM_INIT_DEVICES overrides).
 # Every wsl call is bounded: a hang fails its check instead of the suite.
 wsl=$tmp/wsl
 printf '#!/bin/sh\nexec timeout --foreground -k 5 60 "%s" "$@"\n' "$PWD/$bin/wsl" >"$wsl"
@@ -37,7 +38,7 @@ events_hex() { od -An -tx1 -v "$tmp/events" 2>/dev/null | tr -d ' \n'; }
 boot_vm() {
 	"$bin/wslvm" --kernel "$kernel" --initrd "$initramfs" --memory 512M --cpus 2 \
 		--disk "$tmp/tiny.img,serial=tiny" --disk "$tmp/tiny2.img,serial=tiny2" \
-		--vsock "$WSL_VM_SOCKET" --boot-time \
+		--vsock "$WSL_VM_SOCKET" --boot-time ${KVM_INIT_DEVICES---balloon --net} \
 		--cmdline "quiet wsl.distro=tiny:tiny wsl.distro=tiny2:tiny2 wsl.hostname=vm" \
 		>"$tmp/console.log" 2>&1 </dev/null &
 	vm_pid=$!
@@ -76,10 +77,12 @@ t_check "stdout and stderr stay apart" sh -c "grep -qx to-out '$tmp/o' && grep -
 t_check "-u picks the user, --cd the directory" \
 	test "$("$wsl" -d tiny -u alice --cd /tmp -- sh -c 'echo $(id -u) $(pwd) $HOME')" = "1000 /tmp /home/alice"
 
+# (script passes its stdin's end on as an EOF character, which the guest's
+# terminal may echo before tty's line: hence no ^ in the pattern.)
 script -qec "'$wsl' -d tiny -- sh -c 'tty; exit 5'" /dev/null >"$tmp/pty.out" </dev/null
 rc=$?
 t_check "with a terminal the process gets a pty, and its exit code" \
-	sh -c "test $rc -eq 5 && grep -q '^/dev/pts/[0-9]' '$tmp/pty.out'"
+	sh -c "test $rc -eq 5 && grep -q '/dev/pts/[0-9]' '$tmp/pty.out'"
 
 "$wsl" -d nosuch -- true 2>"$tmp/err"
 rc=$?

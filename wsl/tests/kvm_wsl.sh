@@ -72,6 +72,18 @@ for _ in $(seq 1 40); do http_get 8089 /hello.txt >/dev/null || break; sleep 0.2
 t_check "... and the forward goes away with the server" \
 	bash -c "$(declare -f http_get); ! http_get 8089 /hello.txt | grep -q served"
 
+# The distros' network: this machine's loopback through the VM's NAT.
+mkdir -p "$tmp/www"
+echo served-from-the-host >"$tmp/www/host.txt"
+busybox httpd -f -p 127.0.0.1:18089 -h "$tmp/www" &
+httpd=$!
+got=$("$wsl" -d tiny -- wget -q -O - http://10.0.2.2:18089/host.txt 2>&1)
+kill $httpd
+t_check "a distro reaches a server on the host's 127.0.0.1 as 10.0.2.2, through NAT" \
+	test "$got" = served-from-the-host
+t_check "and its resolv.conf names the NAT's DNS relay" \
+	sh -c "'$wsl' -d tiny -- cat /etc/resolv.conf | grep -q '^nameserver 10.0.2.3'"
+
 "$wsl" --shutdown
 t_check "--shutdown stops the VM" sh -c "'$wsl' --status | grep -q 'Utility VM: stopped'"
 

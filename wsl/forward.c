@@ -20,10 +20,13 @@ int forwarder_init(struct forwarder *f, const char *vm_socket, const char *event
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 
 	memset(f, 0, sizeof(*f));
-	f->vm_socket = vm_socket;
 	f->events_conn = -1;
+	/* A copy: the caller's path may not outlive this call. */
+	if (strlen(vm_socket) >= sizeof(f->vm_socket) || strlen(events_path) >= sizeof(addr.sun_path))
+		return -1;
+	strcpy(f->vm_socket, vm_socket);
 	f->buf = malloc(PROTO_MAX_MESSAGE);
-	if (!f->buf || strlen(events_path) >= sizeof(addr.sun_path))
+	if (!f->buf)
 		return -1;
 	strcpy(addr.sun_path, events_path);
 	unlink(events_path);

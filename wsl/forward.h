@@ -21,7 +21,7 @@ struct forward_port {
 };
 
 struct forwarder {
-	const char *vm_socket;
+	char vm_socket[108];	/* a Unix socket path (sun_path's size) */
 	int events_listener; /* <vm_socket>_5002: the init connects here */
 	int events_conn;
 	uint8_t *buf;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "forward.h"
+#include "mounts.h"
 #include "vm.h"
 
 #define VM_READY_TIMEOUT_MS 180000
@@ -305,7 +306,9 @@ static void stop_vm(struct service *s)
 /*
  * The service's life after the VM is ready: forward localhost ports, reap
  * relays, and watch for idleness.  Idle means no wsl command holds
- * sessions.lock.  When the VM has been idle for vmIdleTimeout we keep that
+ * sessions.lock and no distro of this VM is mounted (wsl --mount: the
+ * mount is made under a shared sessions.lock, so holding it exclusively
+ * makes the count exact).  When the VM has been idle for vmIdleTimeout we keep that
  * lock while stopping it, so a command arriving meanwhile waits and then
  * starts a fresh VM.
  */
@@ -332,6 +335,11 @@ static void serve(struct service *s, int sessions_fd, struct forwarder *fw)
 			continue;
 		last_check = time(NULL);
 		if (flock(sessions_fd, LOCK_EX | LOCK_NB)) {
+			idle_since = 0;
+			continue;
+		}
+		if (wsl_mounts_of(s->p->runtime)) {
+			flock(sessions_fd, LOCK_UN);
 			idle_since = 0;
 			continue;
 		}

@@ -141,6 +141,20 @@ t_check "a busy mount is detached, saying so" sh -c 'test "$1" -eq 0 && echo "$2
 t_check "... and is gone from the mount table" sh -c "! grep -q ' $mnt ' /proc/mounts"
 kill $holder 2>/dev/null
 wait $holder 2>/dev/null
+
+# --- a stopped distro, and one stopped under the mount -----------------------------------
+"$wsl" --terminate tiny
+"$wsl" --mount tiny "$mnt"
+t_check "--mount starts a stopped distro" sh -c "'$wsl' -l -v | grep -Eq ' tiny +Running'"
+t_check "... and shows its files" test "$(cat "$mnt/root/greeting")" = written-in-tiny
+"$wsl" --terminate tiny
+timeout 60 cat "$mnt/etc/hostname" >/dev/null 2>&1
+rc=$?
+t_check "terminated under the mount, its files give errors, not a hang" \
+	sh -c "test $rc -ne 0 && test $rc -ne 124"
+"$wsl" --unmount "$mnt"
+t_check "--unmount removes such a dead mount" sh -c "! grep -q ' $mnt ' /proc/mounts"
+t_check "the distro stayed stopped" sh -c "'$wsl' -l -v | grep -Eq ' tiny +Stopped'"
 for _ in $(seq 1 40); do vm_running || break; sleep 0.5; done
 t_not "unmounted, the VM stops by itself after vmIdleTimeout" vm_running
 t_done

@@ -44,7 +44,8 @@ static int check_mount_point(const char *dir, char *point)
 
 	if (stat(dir, &st)) {
 		if (errno == ENOENT)
-			pr_err("the mount point %s does not exist (create it with mkdir first)", dir);
+			pr_err("the mount point %s does not exist (create it with mkdir first)",
+			       dir);
 		else
 			pr_err("cannot use %s as a mount point: %s", dir, strerror(errno));
 		return -1;
@@ -214,7 +215,7 @@ int cmd_unmount(const char *dir)
 		return 1;
 	found = wsl_mount_lookup(point, fstype, sizeof(fstype), source, sizeof(source));
 	if (found < 0) {
-		pr_err("cannot read /proc/self/mountinfo: %s", strerror(errno));
+		pr_err("cannot read %s: %s", wsl_mountinfo, strerror(errno));
 		return 1;
 	}
 	if (!found) {

@@ -11,6 +11,8 @@
 
 #include "mounts.h"
 
+const char *wsl_mountinfo = "/proc/self/mountinfo";
+
 void wsl_mount_source(char *dst, size_t len, const char *runtime, const char *distro)
 {
 	snprintf(dst, len, "%s%s:%s", WSL_MOUNT_PREFIX, runtime, distro);
@@ -43,7 +45,8 @@ static int parse_line(char *line, char **point, char **fstype, char **source)
 	int n = 0, dash = -1;
 
 	line[strcspn(line, "\n")] = '\0';
-	for (char *tok = strtok_r(line, " ", &save); tok && n < 64; tok = strtok_r(NULL, " ", &save)) {
+	for (char *tok = strtok_r(line, " ", &save); tok && n < 64;
+	     tok = strtok_r(NULL, " ", &save)) {
 		if (dash < 0 && n >= 6 && !strcmp(tok, "-"))
 			dash = n;
 		field[n++] = tok;
@@ -62,7 +65,7 @@ int wsl_mount_lookup(const char *point, char *fstype, size_t fslen, char *source
 {
 	char line[4096], *p, *t, *s;
 	int found = 0;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	FILE *f = fopen(wsl_mountinfo, "re");
 
 	if (!f)
 		return -1;
@@ -82,7 +85,7 @@ int wsl_mounts_of(const char *runtime)
 {
 	char line[4096], prefix[600], *p, *t, *s;
 	int count = 0;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	FILE *f = fopen(wsl_mountinfo, "re");
 
 	if (!f)
 		return 0;

@@ -42,7 +42,7 @@ static void __attribute__((noreturn)) serve_distro_root(int conn, uint32_t id,
 
 void share_run(int conn, uint32_t id, const struct distro *d)
 {
-	int status;
+	int status = 0;
 	pid_t pid;
 
 	prctl(PR_SET_NAME, "wsl-9p");

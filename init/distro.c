@@ -333,6 +333,36 @@ unmount:
 	return -1;
 }
 
+/* Through /proc/LEADER: its namespaces, then its root (a chroot into it). */
+int distro_join(const struct distro *d)
+{
+	static const char *const kinds[] = { "ipc", "uts", "pid", "mnt" };
+	char path[64];
+	int root, fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/root", d->leader);
+	root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", d->leader, kinds[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, 0)) {
+			if (fd >= 0)
+				close(fd);
+			close(root);
+			return -1;
+		}
+		close(fd);
+	}
+	if (fchdir(root) || chroot(".") || chdir("/")) {
+		close(root);
+		return -1;
+	}
+	close(root);
+	return 0;
+}
+
 void distro_stop(struct distro *d)
 {
 	pid_t leader = d->leader;

@@ -34,6 +34,11 @@ struct distro *distro_find(const char *name); /* "" = the first (default) one */
 void distro_table_init(const struct boot_config *boot);
 /* Mount its disk and start its namespaces; no-op when running.  errno on failure. */
 int distro_start(struct distro *d, const struct boot_config *boot, char *err, size_t errlen);
+/*
+ * Enter a running distro's IPC, UTS, PID (for children forked after) and
+ * mount namespaces, and its root.  -1 with errno on failure.
+ */
+int distro_join(const struct distro *d);
 /* SIGTERM, grace, SIGKILL, sync, unmount. */
 void distro_stop(struct distro *d);
 void distro_stop_all(void);
@@ -57,6 +62,12 @@ void session_run(int conn, struct distro *d, const struct proto_msg *create)
 /* Relay one forwarded TCP connection (forward.c) in a child; never returns. */
 void forward_run(int conn, uint32_t id, uint16_t port, uint16_t family)
 	__attribute__((noreturn));
+
+/*
+ * Serve distro D's root over 9P2000.L on CONN (share.c), in a child, after
+ * answering request ID with OK (or ERROR); never returns.
+ */
+void share_run(int conn, uint32_t id, const struct distro *d) __attribute__((noreturn));
 
 /* Reply helpers on a connection (best effort). */
 void reply_error(int conn, uint32_t id, int err, const char *fmt, ...)

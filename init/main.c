@@ -176,6 +176,25 @@ static int wait_readable(int fd)
 	return poll(&p, 1, REQUEST_TIMEOUT_MS) == 1 ? 0 : -1;
 }
 
+/* The distro NAME ("" = the default), started if need be; NULL when answered with ERROR. */
+static struct distro *start_named_distro(int conn, uint32_t id, const char *name)
+{
+	struct distro *d = distro_find(name);
+	char err[256];
+
+	if (!d) {
+		reply_error(conn, id, ENOENT, *name ? "no distro named '%s'" :
+			    "no distro is attached to this VM%s", name);
+		return NULL;
+	}
+	if (distro_start(d, &boot, err, sizeof(err))) {
+		pr_init("%s", err);
+		reply_error(conn, id, EIO, "%s", err);
+		return NULL;
+	}
+	return d;
+}
+
 /* HELLO, then one request. */
 static void serve_connection(int conn)
 {
@@ -184,7 +203,6 @@ static void serve_connection(int conn)
 	struct proto_msg m;
 	struct distro *d;
 	const char *name;
-	char err[256];
 	uint16_t port, family;
 	uint32_t version;
 
@@ -235,22 +253,20 @@ static void serve_connection(int conn)
 		if (fork() == 0)
 			forward_run(conn, m.id, port, family);
 		return;
+	case PROTO_MOUNT_DISTRO:
+		if (proto_get_string(&m, &name))
+			break;
+		d = start_named_distro(conn, m.id, name);
+		if (d && fork() == 0)
+			share_run(conn, m.id, d);
+		return;
 	case PROTO_CREATE_PROCESS:
 		if (proto_get_create(&m, &c))
 			break;
-		d = distro_find(c.distro);
-		if (!d) {
-			reply_error(conn, m.id, ENOENT, *c.distro ? "no distro named '%s'" :
-				    "no distro is attached to this VM%s", c.distro);
-			proto_create_free(&c);
-			return;
-		}
+		d = start_named_distro(conn, m.id, c.distro);
 		proto_create_free(&c);
-		if (distro_start(d, &boot, err, sizeof(err))) {
-			pr_init("%s", err);
-			reply_error(conn, m.id, EIO, "%s", err);
+		if (!d)
 			return;
-		}
 		if (fork() == 0)
 			session_run(conn, d, &m);
 		return;

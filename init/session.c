@@ -58,36 +58,6 @@ static void send_u32(int conn, uint32_t type, uint32_t id, uint32_t v)
 	proto_buf_free(&b);
 }
 
-/* Enter the leader's IPC, UTS, PID (for children) and mount namespaces, and its root. */
-static int join_distro(pid_t leader)
-{
-	static const char *const kinds[] = { "ipc", "uts", "pid", "mnt" };
-	char path[64];
-	int root, fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/root", leader);
-	root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", leader, kinds[i]);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || setns(fd, 0)) {
-			if (fd >= 0)
-				close(fd);
-			close(root);
-			return -1;
-		}
-		close(fd);
-	}
-	if (fchdir(root) || chroot(".") || chdir("/")) {
-		close(root);
-		return -1;
-	}
-	close(root);
-	return 0;
-}
-
 struct target {
 	struct passwd pw; /* copied: getpwnam's buffer is reused */
 	char name[64], home[256], shell[256];
@@ -339,7 +309,7 @@ void session_run(int conn, struct distro *d, const struct proto_msg *create)
 		reply_error(conn, create->id, EPROTO, "malformed CREATE_PROCESS");
 		_exit(1);
 	}
-	if (join_distro(d->leader)) {
+	if (distro_join(d)) {
 		reply_error(conn, create->id, errno, "%s: cannot join the distro: %s", d->cfg->name,
 			    strerror(errno));
 		_exit(1);

@@ -18,7 +18,7 @@ int context_init(struct wsl_context *ctx)
 }
 
 /* Resolve NAME ("" or NULL = the default) to its record. */
-static int find_distro(struct wsl_context *ctx, const char *name, struct distro_record *r)
+int find_distro(struct wsl_context *ctx, const char *name, struct distro_record *r)
 {
 	char def[STORE_NAME_MAX];
 	struct store st;
@@ -43,7 +43,7 @@ static int find_distro(struct wsl_context *ctx, const char *name, struct distro_
 }
 
 /* A developer's or a test's own VM: WSL_VM_SOCKET names its vsock socket. */
-static const char *direct_socket(void)
+const char *direct_socket(void)
 {
 	const char *s = getenv("WSL_VM_SOCKET");
 

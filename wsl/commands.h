@@ -15,6 +15,10 @@ struct wsl_context {
 };
 
 int context_init(struct wsl_context *ctx);
+/* Resolve NAME ("" or NULL = the default) to its record; -1 when there is none (printed). */
+int find_distro(struct wsl_context *ctx, const char *name, struct distro_record *r);
+/* WSL_VM_SOCKET: a developer's or a test's own VM, used instead of the user's; NULL if unset. */
+const char *direct_socket(void);
 
 /* Each returns the process exit status. */
 int cmd_run(struct wsl_context *ctx, struct run_options *run);
@@ -32,6 +36,9 @@ int cmd_import_in_place(struct wsl_context *ctx, const char *name, const char *d
 int cmd_export(struct wsl_context *ctx, const char *name, const char *file, const char *format);
 int cmd_unregister(struct wsl_context *ctx, const char *name);
 int cmd_set_version(struct wsl_context *ctx, const char *name, int version);
+/* Expose distro NAME's files at DIR over 9P (see cmd_mount.c), and undo it. */
+int cmd_mount(struct wsl_context *ctx, const char *name, const char *dir);
+int cmd_unmount(const char *dir);
 /* Sideload a distro package (see install.c); NAME overrides its own. */
 int cmd_install(struct wsl_context *ctx, const char *pkg, const char *name);
 

@@ -46,6 +46,10 @@ static void usage(FILE *out)
 		"  -l, --list [-v] [--json]     list distros (-v: state and version)\n"
 		"  -s, --set-default NAME       make NAME the default distro\n"
 		"  -t, --terminate NAME         stop every process of NAME\n"
+		"      --mount NAME DIR         show distro NAME's files at DIR (a 9p mount;\n"
+		"                               needs root; lasts until --unmount, and keeps\n"
+		"                               the VM running)\n"
+		"      --unmount DIR            undo --mount (detached if still in use)\n"
 		"      --shutdown               stop every distro and the VM\n"
 		"      --status                 the default distro, the VM, the config\n"
 		"      --version                versions of wsl and its protocol\n"
@@ -58,7 +62,7 @@ static void usage(FILE *out)
 enum {
 	OPT_CD = 256, OPT_IMPORT, OPT_IMPORT_IN_PLACE, OPT_EXPORT, OPT_UNREGISTER, OPT_SHUTDOWN,
 	OPT_STATUS, OPT_VERSION, OPT_FORMAT, OPT_JSON, OPT_INSTALL, OPT_FROM_FILE, OPT_NAME,
-	OPT_SET_VERSION,
+	OPT_SET_VERSION, OPT_MOUNT, OPT_UNMOUNT,
 };
 
 /*
@@ -70,7 +74,7 @@ static const char *optstring(int argc, char **argv)
 	static const char *const commands[] = {
 		"--import", "--import-in-place", "--export", "--unregister", "--list", "-l",
 		"--set-default", "-s", "--terminate", "-t", "--shutdown", "--status", "--install",
-		"--set-version",
+		"--set-version", "--mount", "--unmount",
 	};
 
 	for (size_t i = 0; argc > 1 && i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -100,6 +104,8 @@ int main(int argc, char **argv)
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "install", no_argument, NULL, OPT_INSTALL },
 		{ "set-version", no_argument, NULL, OPT_SET_VERSION },
+		{ "mount", no_argument, NULL, OPT_MOUNT },
+		{ "unmount", no_argument, NULL, OPT_UNMOUNT },
 		{ "from-file", required_argument, NULL, OPT_FROM_FILE },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "help", no_argument, NULL, 'h' },
@@ -140,7 +146,7 @@ int main(int argc, char **argv)
 			name_arg = optarg;
 			/* fallthrough */
 		case OPT_IMPORT: case OPT_IMPORT_IN_PLACE: case OPT_EXPORT: case 'l': case OPT_INSTALL:
-		case OPT_SET_VERSION:
+		case OPT_SET_VERSION: case OPT_MOUNT: case OPT_UNMOUNT:
 		case OPT_SHUTDOWN: case OPT_STATUS:
 			if (action && action != OPT_VERSION) {
 				fprintf(stderr, "wsl: one command at a time (try --help)\n");
@@ -181,6 +187,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		return cmd_install(&ctx, from_file, install_name);
+	case OPT_MOUNT:
+		if (argc - optind != 2)
+			break;
+		return cmd_mount(&ctx, argv[optind], argv[optind + 1]);
+	case OPT_UNMOUNT:
+		if (argc - optind != 1)
+			break;
+		return cmd_unmount(argv[optind]);
 	case 'l':
 		return cmd_list(&ctx, verbose, json);
 	case 's':

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "forward.h"
+#include "mounts.h"
 #include "vm.h"
 
 #define VM_READY_TIMEOUT_MS 180000
@@ -312,7 +313,9 @@ static void stop_vm(struct service *s)
 /*
  * The service's life after the VM is ready: forward localhost ports, reap
  * relays, and watch for idleness.  Idle means no wsl command holds
- * sessions.lock.  When the VM has been idle for vmIdleTimeout we keep that
+ * sessions.lock and no distro of this VM is mounted (wsl --mount: the
+ * mount is made under a shared sessions.lock, so holding it exclusively
+ * makes the count exact).  When the VM has been idle for vmIdleTimeout we keep that
  * lock while stopping it, so a command arriving meanwhile waits and then
  * starts a fresh VM.
  */
@@ -342,6 +345,11 @@ static void serve(struct service *s, int sessions_fd, struct forwarder *fw)
 			idle_since = 0;
 			continue;
 		}
+		if (wsl_mounts_of(s->p->runtime)) {
+			flock(sessions_fd, LOCK_UN);
+			idle_since = 0;
+			continue;
+		}
 		if (!idle_since)
 			idle_since = last_check;
 		if ((last_check - idle_since) * 1000 >= (time_t)s->c->vm_idle_timeout_ms) {
@@ -359,6 +367,15 @@ void vm_service_main(const struct wsl_paths *p, const struct wsl_config *c, int 
 	char path[600];
 	int lock_fd, sessions_fd, listener, null;
 
+	/*
+	 * Forked from the starting command, we hold its descriptors: its
+	 * start.lock and sessions.lock would stay locked for the VM's life
+	 * (flock belongs to the open file, not the process), blocking every
+	 * later command and the idle check.  Keep only stdio and ready_fd.
+	 */
+	if (ready_fd > 3)
+		close_range(3, ready_fd - 1, 0);
+	close_range(ready_fd + 1, ~0U, 0);
 	null = open("/dev/null", O_RDWR);
 	dup2(null, 0);
 	dup2(null, 1);

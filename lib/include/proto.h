@@ -23,6 +23,13 @@
 #include <stdint.h>
 
 #define PROTO_VERSION	     1
+/*
+ * vsock ports.  PROTO_PORT carries one request per connection; two of them
+ * turn the connection into something else once answered OK: CONNECT_PORT
+ * (a TCP connection's bytes) and MOUNT_DISTRO (a 9P2000.L session on the
+ * distro's root, as the distro's own processes see it: the host mounts it
+ * with the v9fs client over trans=fd).
+ */
 #define PROTO_PORT	     5000 /* vsock port the init serves the host on */
 #define PROTO_READY_PORT     5001 /* vsock port on the host the init reports ready to */
 #define PROTO_EVENT_PORT     5002 /* vsock port on the host the init sends LISTENER events to */
@@ -48,6 +55,7 @@ enum proto_type {
 	PROTO_SHUTDOWN,		 /* empty */
 	PROTO_LISTENER,		 /* u32 event, u16 port, u16 family, string distro */
 	PROTO_CONNECT_PORT,	 /* u16 port, u16 family: OK, then the connection's raw bytes */
+	PROTO_MOUNT_DISTRO,	 /* string name: OK, then 9P2000.L serving the distro's root */
 	PROTO_TYPE_MAX,
 };
 

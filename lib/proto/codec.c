@@ -471,6 +471,7 @@ const char *proto_type_name(uint32_t type)
 		[PROTO_SHUTDOWN] = "SHUTDOWN",
 		[PROTO_LISTENER] = "LISTENER",
 		[PROTO_CONNECT_PORT] = "CONNECT_PORT",
+		[PROTO_MOUNT_DISTRO] = "MOUNT_DISTRO",
 	};
 
 	return type < PROTO_TYPE_MAX && names[type] ? names[type] : "unknown";

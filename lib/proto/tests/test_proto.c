@@ -78,6 +78,7 @@ static void test_small_messages_round_trip(void **state)
 	assert_int_equal(proto_put_distro_list(&b, 5, distros, 2), 0);
 	assert_int_equal(proto_put_listener(&b, 6, &l), 0);
 	assert_int_equal(proto_put_connect_port(&b, 7, 8080, 2), 0);
+	assert_int_equal(proto_put_string_msg(&b, PROTO_MOUNT_DISTRO, 9, "tiny"), 0);
 	assert_int_equal(proto_put_empty(&b, PROTO_SHUTDOWN, 8), 0);
 
 	n = proto_parse(b.data, b.len, &m);
@@ -115,6 +116,12 @@ static void test_small_messages_round_trip(void **state)
 	assert_int_equal(proto_get_connect_port(&m, &rows, &cols), 0);
 	assert_int_equal(rows, 8080);
 	assert_int_equal(cols, 2);
+	off += n;
+	n = proto_parse(b.data + off, b.len - off, &m);
+	assert_int_equal(m.type, PROTO_MOUNT_DISTRO);
+	assert_string_equal(proto_type_name(m.type), "MOUNT_DISTRO");
+	assert_int_equal(proto_get_string(&m, &s), 0);
+	assert_string_equal(s, "tiny");
 	off += n;
 	n = proto_parse(b.data + off, b.len - off, &m);
 	assert_int_equal(m.type, PROTO_SHUTDOWN);

@@ -140,7 +140,8 @@ static int vm_start(const struct wsl_paths *p, const struct wsl_config *c)
 		/*
 		 * Nothing of ours but the pipe goes with the service: in particular
 		 * not our descriptors of start.lock and sessions.lock, whose locks
-		 * would otherwise outlive this command and block every later one.
+		 * (flock belongs to the open file, not the process) would otherwise
+		 * outlive this command and block every later one and the idle check.
 		 */
 		close(pipefd[0]);
 		if (pipefd[1] > 3)

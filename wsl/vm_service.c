@@ -367,15 +367,7 @@ void vm_service_main(const struct wsl_paths *p, const struct wsl_config *c, int 
 	char path[600];
 	int lock_fd, sessions_fd, listener, null;
 
-	/*
-	 * Forked from the starting command, we hold its descriptors: its
-	 * start.lock and sessions.lock would stay locked for the VM's life
-	 * (flock belongs to the open file, not the process), blocking every
-	 * later command and the idle check.  Keep only stdio and ready_fd.
-	 */
-	if (ready_fd > 3)
-		close_range(3, ready_fd - 1, 0);
-	close_range(ready_fd + 1, ~0U, 0);
+	/* vm_start() left us only stdio and ready_fd (see there why). */
 	null = open("/dev/null", O_RDWR);
 	dup2(null, 0);
 	dup2(null, 1);

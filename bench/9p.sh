@@ -95,8 +95,11 @@ measure() {
 		"p9bench: read-share "*) rd=${line##* } ;;
 		"p9bench: files "*) files=${line#p9bench: files } ;;
 		"p9bench: FAIL"*) echo "bench: $name: $line" >&2 ;;
+		"p9bench: mount "*) ;;
 		"p9bench: done") break ;;
 		esac
+		# Progress: a nested run takes minutes.
+		[[ $line == "p9bench: "* ]] && echo "bench: $name: ${line#p9bench: }" >&2
 	done
 	wait "$vm_pid" 2>/dev/null || true
 	kill "$watchdog" 2>/dev/null || true

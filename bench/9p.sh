@@ -88,6 +88,8 @@ measure() {
 	while IFS= read -r line <&"${VM[0]}"; do
 		line=${line%$'\r'}
 		printf "%s\n" "$line" >>"$work/$name.log"
+		# The same lines come through the kernel log too, time-stamped.
+		[[ $line == "["*"] p9bench: "* ]] && line=${line#*\] }
 		case $line in
 		"p9bench: untar-share "*) us=${line##* } ;;
 		"p9bench: untar-ext4 "*) ue=${line##* } ;;
@@ -96,7 +98,10 @@ measure() {
 		"p9bench: files "*) files=${line#p9bench: files } ;;
 		"p9bench: FAIL"*) echo "bench: $name: $line" >&2 ;;
 		"p9bench: mount "*) ;;
-		"p9bench: done") break ;;
+		"p9bench: done")
+			# A machine without ACPI power-off halts and stays.
+			kill "$vm_pid" 2>/dev/null
+			break ;;
 		esac
 		# Progress: a nested run takes minutes.
 		[[ $line == "p9bench: "* ]] && echo "bench: $name: ${line#p9bench: }" >&2

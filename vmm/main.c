@@ -52,6 +52,11 @@ static void usage(FILE *out)
 "  -d, --disk PATH[,ro][,serial=ID]\n"
 "                           a virtio-blk disk on a VHDX or raw image; the guest finds\n"
 "                           it by ID in /sys/block/vdX/serial (repeatable, %d)\n"
+"  -s, --share TAG=PATH[,ro]\n"
+"                           share the host directory PATH over virtio-9p; the\n"
+"                           guest mounts it with 'mount -t 9p -o trans=virtio,\n"
+"                           version=9p2000.L TAG DIR'; ro refuses every change\n"
+"                           (repeatable, %d)\n"
 "      --rng                a virtio-rng device fed from the host's getrandom()\n"
 "      --hvc PATH           a virtio-console (the guest's /dev/hvc0) whose\n"
 "                           output is written to PATH\n"
@@ -84,7 +89,8 @@ static void usage(FILE *out)
 "Exit status: 0 the guest powered off; 1 wslvm failed; 2 bad usage;\n"
 "3 the guest reset (reboot, or a panic with panic=-1); 4 the guest crashed\n"
 "a vCPU; 5 stopped by a signal or the control socket.\n",
-		MAX_CPUS, MAX_DISKS, DEFAULT_VSOCK_CID, NET_START_FORWARDS_MAX, PORT_READY);
+		MAX_CPUS, MAX_DISKS, VIRTIO_9P_MAX_SHARES, DEFAULT_VSOCK_CID, NET_START_FORWARDS_MAX,
+		PORT_READY);
 }
 
 static __attribute__((noreturn, format(printf, 1, 2))) void usage_error(const char *fmt, ...)
@@ -153,6 +159,31 @@ static void parse_disk(char *arg, struct blk_options *d)
 	}
 }
 
+static void parse_share(char *arg, struct share_options *sh)
+{
+	char *eq = strchr(arg, '='), *comma;
+	size_t len;
+
+	if (!eq)
+		usage_error("--share '%s' is not TAG=PATH[,ro]", arg);
+	*eq = '\0';
+	sh->tag = arg;
+	sh->path = eq + 1;
+	len = strlen(sh->tag);
+	if (!len || len > VIRTIO_9P_MAX_TAG)
+		usage_error("--share: the tag '%s' must be 1 to %d bytes", sh->tag,
+			    VIRTIO_9P_MAX_TAG);
+	if (strpbrk(sh->tag, ", \t\n"))
+		usage_error("--share: the tag '%s' holds a comma or a space", sh->tag);
+	comma = strrchr(sh->path, ',');
+	if (comma && !strcmp(comma, ",ro")) {
+		*comma = '\0';
+		sh->read_only = true;
+	}
+	if (!*sh->path)
+		usage_error("--share %s: no path", sh->tag);
+}
+
 static void parse_vsock(char *arg, const char **path, uint64_t *cid)
 {
 	char *comma = strchr(arg, ',');
@@ -211,9 +242,10 @@ static void parse_net(char *arg, struct net_options *n)
 struct options {
 	const char *kernel, *initrd, *cmdline, *hvc, *vsock_path, *control_path;
 	uint64_t memory, vsock_cid;
-	unsigned int cpus, ndisks;
+	unsigned int cpus, ndisks, nshares;
 	bool hugepages, rng, boot_time, acpi_devices, balloon, net;
 	struct blk_options disks[MAX_DISKS];
+	struct share_options shares[VIRTIO_9P_MAX_SHARES];
 	struct net_options net_opts;
 };
 
@@ -229,6 +261,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "cpus", required_argument, NULL, 'p' },
 		{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
 		{ "disk", required_argument, NULL, 'd' },
+		{ "share", required_argument, NULL, 's' },
 		{ "rng", no_argument, NULL, OPT_RNG },
 		{ "hvc", required_argument, NULL, OPT_HVC },
 		{ "vsock", required_argument, NULL, OPT_VSOCK },
@@ -243,7 +276,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	*o = (struct options){ .memory = DEFAULT_MEMORY, .cpus = 1 };
-	while ((c = getopt_long(argc, argv, "k:i:c:m:p:d:th", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:i:c:m:p:d:s:th", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->kernel = optarg; break;
 		case 'i': o->initrd = optarg; break;
@@ -255,6 +288,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 			if (o->ndisks == MAX_DISKS)
 				usage_error("more than %d --disk options", MAX_DISKS);
 			parse_disk(optarg, &o->disks[o->ndisks++]);
+			break;
+		case 's':
+			if (o->nshares == VIRTIO_9P_MAX_SHARES)
+				usage_error("more than %d --share options", VIRTIO_9P_MAX_SHARES);
+			parse_share(optarg, &o->shares[o->nshares++]);
 			break;
 		case OPT_RNG: o->rng = true; break;
 		case OPT_HVC: o->hvc = optarg; break;
@@ -358,6 +396,8 @@ int main(int argc, char **argv)
 		virtio_balloon_init(&vm);
 	if (o.net)
 		virtio_net_init(&vm, &o.net_opts);
+	for (i = 0; i < o.nshares; i++)
+		virtio_9p_init(&vm, &o.shares[i], o.nshares);
 	if (o.cmdline)
 		vm_cmdline_append(&vm, "%s", o.cmdline);
 	kernel_check_fit(&kernel, o.initrd ? &initrd : NULL,

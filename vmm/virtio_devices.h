@@ -20,6 +20,20 @@ struct blk_options {
 };
 void virtio_blk_init(struct vm *vm, const struct blk_options *opts);
 
+/*
+ * virtio-9p: the host directory path, mounted in the guest by tag (at most
+ * VIRTIO_9P_MAX_TAG bytes); read_only refuses every change with EROFS.
+ * total_shares is how many there will be, to split descriptors among them.
+ */
+#define VIRTIO_9P_MAX_SHARES	8
+#define VIRTIO_9P_MAX_TAG	64
+struct share_options {
+	const char *tag;
+	const char *path;
+	bool read_only;
+};
+void virtio_9p_init(struct vm *vm, const struct share_options *opts, unsigned int total_shares);
+
 /* virtio-console: the guest's /dev/hvc0, written to out_path. */
 void virtio_console_init(struct vm *vm, const char *out_path);
 

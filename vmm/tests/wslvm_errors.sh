@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # wslvm refuses bad inputs with a clear message before it needs /dev/kvm:
 # not a kernel, truncated, too old a boot protocol, no 64-bit entry,
-# initrd or command line that do not fit, too little memory, missing files.
+# initrd or command line that do not fit, too little memory, missing files,
+# shares that are not TAG=PATH or not directories.
 # Runs on the host; the kernels are fake bzImages built here byte by byte.
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$top/tests/lib.sh"
@@ -131,4 +132,17 @@ expect_error "--net forward that is not PROTO:HOST:GUEST" 2 "'tcp:8080' is not P
 expect_error "--net forward of one host port twice" 1 "tcp host port 18123 is already forwarded \(to guest port 80\)" \
 	--kernel "$good" --net=forward=tcp:18123:80,forward=tcp:18123:81
 expect_error "unknown --net option" 2 "--net: unknown option 'vlan=3'" --kernel "$good" --net=vlan=3
+expect_error "share without a tag" 2 "--share '$work' is not TAG=PATH" --kernel "$good" --share "$work"
+expect_error "share with an empty tag" 2 "the tag '' must be 1 to 64 bytes" --kernel "$good" --share "=$work"
+expect_error "share tag too long" 2 "the tag '.*' must be 1 to 64 bytes" \
+	--kernel "$good" --share "$(printf 't%.0s' {1..65})=$work"
+expect_error "share without a path" 2 "--share x: no path" --kernel "$good" --share "x=,ro"
+expect_error "missing share directory" 1 "--share x=$work/nope: cannot share it: No such file" \
+	--kernel "$good" --share "x=$work/nope"
+expect_error "share of a file" 1 "--share x=$work/big-initrd: cannot share it: Not a directory" \
+	--kernel "$good" --share "x=$work/big-initrd"
+expect_error "two shares with one tag" 1 "--share x: the tag is already given to $work" \
+	--kernel "$good" --share "x=$work" --share "x=$work,ro"
+expect_error "too many shares" 2 "more than 8 --share options" --kernel "$good" \
+	$(for i in {0..8}; do printf -- '--share t%d=%s ' "$i" "$work"; done)
 t_done

@@ -157,7 +157,46 @@ struct relay {
 	int out_fd[2];	 /* stdout, stderr (a pty master is stdout only); -1 at EOF */
 	int pty;	 /* the master, for resizes; -1 with pipes */
 	uint8_t *buf;
+	/* Stdin bytes the process has not taken yet; they lie in the message buffer. */
+	const uint8_t *in_pending;
+	size_t in_pending_len;
 };
+
+/* Stdin (a pipe) ends: the host closed it, or the process did. */
+static void relay_close_input(struct relay *r)
+{
+	if (r->in_fd >= 0)
+		close(r->in_fd);
+	r->in_fd = -1;
+	r->in_pending_len = 0;
+}
+
+/*
+ * Writes what stdin can take now.  The write end is non-blocking: a
+ * process that is itself blocked writing an output we are not reading
+ * (cat with both pipes full) must not block us too, or neither moves.
+ */
+static void relay_flush_input(struct relay *r)
+{
+	while (r->in_pending_len) {
+		ssize_t n = write(r->in_fd, r->in_pending, r->in_pending_len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			/* The process closed its stdin (EPIPE): what is left is dropped. */
+			if (r->pty < 0)
+				relay_close_input(r);
+			else
+				r->in_pending_len = 0;
+			return;
+		}
+		r->in_pending += n;
+		r->in_pending_len -= n;
+	}
+}
 
 static int relay_output(struct relay *r, int which)
 {
@@ -165,13 +204,18 @@ static int relay_output(struct relay *r, int which)
 	ssize_t n = read(r->out_fd[which], r->buf, RELAY_CHUNK);
 	int ret = 0;
 
-	if (n < 0 && errno == EINTR)
+	/* (A pty master is non-blocking for stdin's sake: poll may have been early.) */
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return 0;
 	if (n <= 0) { /* EOF, or EIO from a pty whose last slave closed */
+		if (r->pty >= 0 && which == 0) {
+			/* The master is stdin too: it goes with stdout. */
+			r->in_fd = -1;
+			r->in_pending_len = 0;
+			r->pty = -1;
+		}
 		close(r->out_fd[which]);
 		r->out_fd[which] = -1;
-		if (r->pty >= 0 && which == 0)
-			r->pty = -1;
 		proto_put_stream(&b, r->id, which ? PROTO_STDERR : PROTO_STDOUT, NULL, 0);
 	} else {
 		proto_put_stream(&b, r->id, which ? PROTO_STDERR : PROTO_STDOUT, r->buf, n);
@@ -200,16 +244,14 @@ static int relay_input(struct relay *r, uint8_t *msgbuf)
 		if (r->in_fd < 0)
 			return 0;
 		if (!len) {
-			if (r->pty < 0) {
-				close(r->in_fd);
-				r->in_fd = -1;
-			}
+			if (r->pty < 0)
+				relay_close_input(r);
 			return 0;
 		}
-		if (proto_write_all(r->in_fd, data, len) && r->pty < 0) {
-			close(r->in_fd); /* the process closed its stdin */
-			r->in_fd = -1;
-		}
+		/* No more messages are read until the process has taken these bytes. */
+		r->in_pending = data;
+		r->in_pending_len = len;
+		relay_flush_input(r);
 		return 0;
 	case PROTO_RESIZE:
 		if (proto_get_resize(&m, &rows, &cols))
@@ -247,18 +289,27 @@ static void relay_run(struct relay *r, uint8_t *msgbuf)
 	int status = 0, exited = 0, host_gone = 0;
 
 	while (r->out_fd[0] >= 0 || r->out_fd[1] >= 0 || !exited) {
-		struct pollfd p[3] = {
-			{ .fd = host_gone ? -1 : r->conn, .events = POLLIN },
+		/*
+		 * While stdin has bytes waiting, the host's next message stays
+		 * unread (msgbuf holds them), which holds the host back through
+		 * the vsock's credit; only its hang-up is watched.  The outputs
+		 * are read all along.
+		 */
+		struct pollfd p[4] = {
+			{ .fd = host_gone ? -1 : r->conn, .events = r->in_pending_len ? 0 : POLLIN },
 			{ .fd = r->out_fd[0], .events = POLLIN },
 			{ .fd = r->out_fd[1], .events = POLLIN },
+			{ .fd = r->in_pending_len ? r->in_fd : -1, .events = POLLOUT },
 		};
 		int timeout = exited ? 200 : 100;
 
 		if (!exited && waitpid(r->pid, &status, WNOHANG) == r->pid)
 			exited = 1;
-		if (poll(p, 3, timeout) < 0 && errno != EINTR)
+		if (poll(p, 4, timeout) < 0 && errno != EINTR)
 			break;
-		if (p[0].revents && relay_input(r, msgbuf)) {
+		if (p[3].revents)
+			relay_flush_input(r);
+		if (p[0].revents && (!p[0].events || relay_input(r, msgbuf))) {
 			/* The host hung up: the process goes too. */
 			host_gone = 1;
 			kill(-r->pid, SIGHUP);
@@ -370,6 +421,8 @@ void session_run(int conn, struct distro *d, const struct proto_msg *create)
 		_exit(0);
 	}
 	send_u32(conn, PROTO_PROCESS_STARTED, create->id, r.pid);
+	/* See relay_flush_input(). */
+	fcntl(r.in_fd, F_SETFL, fcntl(r.in_fd, F_GETFL) | O_NONBLOCK);
 	r.buf = malloc(RELAY_CHUNK);
 	if (!r.buf)
 		_exit(1);

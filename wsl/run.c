@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -80,12 +81,27 @@ static int send_create(struct guest_conn *c, const struct run_options *o, int pt
 	return ret;
 }
 
-static int send_simple(struct guest_conn *c, struct proto_buf *b)
+/*
+ * Sends what it can of OUT (from *off on) without blocking: 0, or -1 when
+ * the connection broke.  A blocking send could wait on a guest that waits
+ * for us to read its output (its stdin and stdout pipes both full).
+ */
+static int send_some(struct guest_conn *c, struct proto_buf *out, size_t *off)
 {
-	int ret = proto_send(c->fd, b);
+	while (*off < out->len) {
+		ssize_t n = send(c->fd, out->data + *off, out->len - *off,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
 
-	proto_buf_free(b);
-	return ret;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return -1;
+		*off += n;
+	}
+	out->len = *off = 0;
+	return 0;
 }
 
 /* One message from the guest; returns 1 with *status set at EXIT. */
@@ -124,7 +140,8 @@ int guest_run(struct guest_conn *c, const struct run_options *o)
 {
 	int pty = o->use_pty < 0 ? isatty(STDIN_FILENO) : o->use_pty;
 	int status = -1, stdin_open = 1, sfd;
-	struct proto_buf b = { 0 };
+	struct proto_buf b = { 0 };	/* to send; b.len is 0 once all went */
+	size_t sent = 0;		/* how much of b went */
 	uint8_t *inbuf;
 	sigset_t mask;
 
@@ -148,9 +165,10 @@ int guest_run(struct guest_conn *c, const struct run_options *o)
 		raw_terminal();
 
 	for (;;) {
+		/* Stdin is read once the last of it went, and never blocks the output. */
 		struct pollfd p[3] = {
-			{ .fd = c->fd, .events = POLLIN },
-			{ .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
+			{ .fd = c->fd, .events = POLLIN | (b.len ? POLLOUT : 0) },
+			{ .fd = stdin_open && !b.len ? STDIN_FILENO : -1, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 		};
 		struct proto_msg m;
@@ -160,7 +178,9 @@ int guest_run(struct guest_conn *c, const struct run_options *o)
 				continue;
 			break;
 		}
-		if (p[0].revents) {
+		if ((p[0].revents & POLLOUT) && send_some(c, &b, &sent))
+			break;
+		if (p[0].revents & ~POLLOUT) {
 			if (proto_recv(c->fd, c->buf, &m) <= 0) {
 				restore_terminal();
 				fprintf(stderr, "wsl: the connection to the VM ended before the "
@@ -179,7 +199,7 @@ int guest_run(struct guest_conn *c, const struct run_options *o)
 				stdin_open = 0;
 				n = 0;
 			}
-			if (proto_put_stream(&b, 0, PROTO_STDIN, inbuf, n) || send_simple(c, &b))
+			if (proto_put_stream(&b, 0, PROTO_STDIN, inbuf, n) || send_some(c, &b, &sent))
 				break;
 		}
 		if (p[2].revents) {
@@ -194,13 +214,14 @@ int guest_run(struct guest_conn *c, const struct run_options *o)
 			} else {
 				proto_put_u32_msg(&b, PROTO_SIGNAL, 0, si.ssi_signo);
 			}
-			if (send_simple(c, &b))
+			if (send_some(c, &b, &sent))
 				break;
 		}
 	}
 	restore_terminal();
 	close(sfd);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
+	proto_buf_free(&b);
 	free(inbuf);
 	return status;
 }

@@ -72,6 +72,12 @@ else
 	t_fail "stdin reaches the process and stdout comes back byte-exactly" \
 		"$(cmp "$tmp/data" "$tmp/data.out" 2>&1; tail -n 30 "$tmp/console.log")"
 fi
+# A process that writes all its output before it reads its input: a relay
+# (the init's or wsl's) that blocks writing stdin while output waits would
+# hang here, both pipes full, every time.
+head -c 1000000 /dev/zero >"$tmp/zero"
+out=$("$wsl" -d tiny -- sh -c 'head -c 1000000 /dev/zero; cat >/dev/null' <"$tmp/zero" | wc -c)
+t_check "output is relayed while the process leaves its stdin unread" test "$out" -eq 1000000
 "$wsl" -d tiny -- sh -c 'echo to-out; echo to-err >&2' >"$tmp/o" 2>"$tmp/e"
 t_check "stdout and stderr stay apart" sh -c "grep -qx to-out '$tmp/o' && grep -qx to-err '$tmp/e'"
 t_check "-u picks the user, --cd the directory" \

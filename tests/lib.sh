@@ -24,3 +24,21 @@ t_done() {
 	echo "1..$_t_n"
 	exit $_t_failed
 }
+
+# t_wait_for FILE PATTERN PID SECONDS: until PATTERN shows up in FILE (a VM's
+# console, say); false when process PID is gone first, or SECONDS pass.
+t_wait_for() {
+	local i
+	for ((i = 0; i < $4 * 5; i++)); do
+		grep -aq -- "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.2
+	done
+	return 1
+}
+
+# t_initramfs DIR OUT: DIR as a gzip'd cpio "newc" archive, the kernel's
+# initramfs format, entries sorted.
+t_initramfs() {
+	(cd "$1" && find . | sort | cpio -o -H newc --quiet) | gzip -1 >"$2"
+}

@@ -44,7 +44,7 @@ cp "$busybox" "$w/root/bin/busybox"
 for a in $("$busybox" --list); do [[ $a == busybox ]] || ln -s busybox "$w/root/bin/$a"; done
 cp "$top/vmm/tests/guest/p9_guest.sh" "$w/root/init"
 chmod 755 "$w/root/init"
-(cd "$w/root" && find . | sort | cpio -o -H newc --quiet) | gzip -1 >"$w/initrd.gz"
+t_initramfs "$w/root" "$w/initrd.gz"
 
 # The shares, and beside them the secret.
 share=$w/share ro=$w/ro outside=$w/outside
@@ -89,15 +89,7 @@ vm=$!
 pids+=($vm)
 
 # wait_for PATTERN: until it shows on the console (or the VM is gone).
-wait_for() {
-	local i
-	for ((i = 0; i < vm_timeout * 5; i++)); do
-		grep -aq -- "$1" "$out" 2>/dev/null && return 0
-		kill -0 "$vm" 2>/dev/null || return 1
-		sleep 0.2
-	done
-	return 1
-}
+wait_for() { t_wait_for "$out" "$1" "$vm" "$vm_timeout"; }
 if wait_for "^p9: race: ready"; then
 	race &
 	pids+=($!)

@@ -45,7 +45,7 @@ fi
 
 mkdir -p "$work/root"
 cp "$init" "$work/root/init"
-(cd "$work/root" && find . | sort | cpio -o -H newc --quiet) | gzip -1 >"$work/initrd.gz"
+t_initramfs "$work/root" "$work/initrd.gz"
 
 ctl=$work/control
 ask() { printf '%s\n' "$@" | socat -t 10 - "UNIX-CONNECT:$ctl" 2>&1; }
@@ -55,15 +55,8 @@ mib() { echo $(($1 / 1048576)); }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-wait_for() { # FILE PATTERN SECONDS: until PATTERN shows up in FILE (or the VM is gone)
-	local i
-	for ((i = 0; i < $3 * 5; i++)); do
-		grep -aq -- "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$vm" 2>/dev/null || return 1
-		sleep 0.2
-	done
-	return 1
-}
+# wait_for FILE PATTERN SECONDS: until PATTERN shows up in FILE (or the VM is gone).
+wait_for() { t_wait_for "$1" "$2" "$vm" "$3"; }
 
 # start_vm OUT [OPTION...]: boots the balloon check, its console in on fd 3.
 start_vm() {

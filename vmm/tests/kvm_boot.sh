@@ -50,18 +50,10 @@ if [[ -n ${WSLVM_TEST_MODULES:-} ]]; then
 	cp -r "$WSLVM_TEST_MODULES" "$work/root/modules"
 	extra=(--acpi-devices)
 fi
-(cd "$work/root" && find . | sort | cpio -o -H newc --quiet) | gzip -1 >"$work/initrd.gz"
+t_initramfs "$work/root" "$work/initrd.gz"
 
-# wait_for FILE PATTERN: until PATTERN shows up in FILE (or the VM is gone).
-wait_for() {
-	local file=$1 pattern=$2 pid=$3 i
-	for ((i = 0; i < vm_timeout * 5; i++)); do
-		grep -q -- "$pattern" "$file" 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.2
-	done
-	return 1
-}
+# wait_for FILE PATTERN PID: until PATTERN shows up in FILE (or the VM is gone).
+wait_for() { t_wait_for "$1" "$2" "$3" "$vm_timeout"; }
 
 # check_verdicts NAME FILE: a failure for every check the init reported failed.
 check_verdicts() {

@@ -107,7 +107,7 @@ sleep 1		# for the console to drain
 poweroff -f
 EOF
 chmod +x "$root/init" "$root/udhcpc.sh"
-(cd "$root" && find . | sort | cpio -o -H newc --quiet) | gzip -1 >"$work/initrd.gz"
+t_initramfs "$root" "$work/initrd.gz"
 
 # --- the host's services: a web server and a DNS server on 127.0.0.1 ----------
 
@@ -144,15 +144,7 @@ vm=$!
 pids+=($vm)
 
 # wait_for PATTERN: until the guest's console shows it (or the VM is gone).
-wait_for() {
-	local i
-	for ((i = 0; i < vm_timeout * 5; i++)); do
-		grep -aq -- "$1" "$out" 2>/dev/null && return 0
-		kill -0 "$vm" 2>/dev/null || return 1
-		sleep 0.2
-	done
-	return 1
-}
+wait_for() { t_wait_for "$out" "$1" "$vm" "$vm_timeout"; }
 # The console so far, without the guest tty's CRs (wslvm still writes to $out).
 console=$work/console
 snapshot() { sed 's/\r$//' "$out" >"$console"; }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "wsl.h"
 #include "forward.h"
 
 #define RELAY_CHUNK 65536
@@ -139,9 +140,7 @@ static void relay(const struct forwarder *f, int client, const struct forward_po
 
 	signal(SIGPIPE, SIG_IGN);
 	/* Hold none of the service's locks: a relay may outlive it. */
-	for (int fd = 3; fd < 1024; fd++)
-		if (fd != client)
-			close(fd);
+	close_fds_except(client);
 	if (guest_connect(&c, f->vm_socket, PROTO_PORT))
 		_exit(1);
 	if (proto_put_connect_port(&b, c.next_id++, fp->port, fp->family) ||

@@ -64,6 +64,13 @@ int mkdir_private(const char *path)
 	return 0;
 }
 
+void close_fds_except(int keep)
+{
+	if (keep > 3)
+		close_range(3, keep - 1, 0);
+	close_range(keep + 1, ~0U, 0);
+}
+
 int wsl_paths_init(struct wsl_paths *p)
 {
 	char exe[PATH_MAX];

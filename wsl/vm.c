@@ -144,9 +144,7 @@ static int vm_start(const struct wsl_paths *p, const struct wsl_config *c)
 		 * outlive this command and block every later one and the idle check.
 		 */
 		close(pipefd[0]);
-		if (pipefd[1] > 3)
-			close_range(3, pipefd[1] - 1, 0);
-		close_range(pipefd[1] + 1, ~0U, 0);
+		close_fds_except(pipefd[1]);
 		setsid();
 		if (fork() == 0)
 			vm_service_main(p, c, pipefd[1]);

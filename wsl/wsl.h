@@ -21,6 +21,8 @@ struct wsl_paths {
 int wsl_paths_init(struct wsl_paths *p);
 /* mkdir -p, mode 0700, and refuse one that is not ours alone. */
 int mkdir_private(const char *path);
+/* Closes every descriptor above stderr but keep: a child's locks must not outlive us. */
+void close_fds_except(int keep);
 /* mkdir -p; the last component gets MODE. */
 int mkdir_parents(const char *path, unsigned int mode);
 

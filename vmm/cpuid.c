@@ -3,7 +3,11 @@
  * CPUID: what KVM supports on this host (which includes its own
  * 0x4000000x leaves: the "KVMKVMKVM" signature and kvmclock and the other
  * paravirtual features), with the per-vCPU topology filled in and the
- * "running under a hypervisor" bit set.
+ * "running under a hypervisor" bit set.  KVM leaves the TSC-deadline timer
+ * out of what it reports, because it is a property of the in-kernel local
+ * APIC: we add it when KVM has it, or the guest programs its timer through
+ * the APIC's initial-count register instead, and falls back to the PIT for
+ * its broadcast tick (QEMU and Firecracker add it too).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,6 +17,7 @@
 #include "vcpu.h"
 #include "vmm.h"
 
+#define CPUID_1_ECX_TSC_DEADLINE	(1u << 24)
 #define CPUID_1_ECX_HYPERVISOR	(1u << 31)
 #define CPUID_1_EDX_HTT		(1u << 28)
 
@@ -46,12 +51,16 @@ static unsigned int id_bits(unsigned int ncpus)
 void cpuid_init(struct vm *vm, struct vcpu *vcpu)
 {
 	static struct kvm_cpuid2 *supported;
+	static bool tsc_deadline;
 	struct kvm_cpuid2 *cpuid;
 	unsigned int i;
 	size_t size;
 
-	if (!supported)
+	if (!supported) {
 		supported = supported_cpuid(vm->kvm_fd);
+		tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+				     KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	}
 	size = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
 	cpuid = xcalloc(1, size);
 	memcpy(cpuid, supported, size);
@@ -64,6 +73,8 @@ void cpuid_init(struct vm *vm, struct vcpu *vcpu)
 			/* Initial APIC ID, logical processor count. */
 			e->ebx = (e->ebx & 0xffff) | (vm->ncpus << 16) | (vcpu->id << 24);
 			e->ecx |= CPUID_1_ECX_HYPERVISOR;
+			if (tsc_deadline)
+				e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
 			if (vm->ncpus > 1)
 				e->edx |= CPUID_1_EDX_HTT;
 			else

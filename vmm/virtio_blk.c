@@ -24,69 +24,43 @@
 /* Largest single discard or write-zeroes request we accept, in sectors. */
 #define BLK_MAX_RANGE_SECTORS	(1u << 30)
 
-/* Requests up to this size go to the disk as one call, through a bounce buffer. */
-#define BLK_BOUNCE_MAX		(4u << 20)
-
 struct blk {
 	struct disk *disk;
-	uint8_t *bounce;		/* BLK_BOUNCE_MAX bytes, allocated on first use */
 	char serial[VIRTIO_BLK_ID_BYTES];
 	struct virtio_blk_config config;
 };
 
 /*
- * Reads into, or writes from, the segments [offset, offset + len) of iov,
- * at disk byte pos: one disk call per segment.
+ * Reads into, or writes from, the bytes [offset, offset + len) of the
+ * segments iov, at disk byte pos, in one disk call: a guest's 1 MiB request
+ * arrives as some 256 page-sized segments, which a raw disk then moves with
+ * one system call straight to or from guest memory.
  */
-static int blk_transfer_each(struct disk *d, const struct iovec *iov, unsigned int n,
-			     size_t offset, size_t len, uint64_t pos, bool write)
+static int blk_transfer(struct blk *b, const struct iovec *iov, unsigned int n,
+			size_t offset, size_t len, uint64_t pos, bool write)
 {
+	struct iovec data[VIRTQ_MAX_SIZE];
 	unsigned int i;
-	int err;
+	int nd = 0;
 
 	for (i = 0; i < n && len; i++) {
 		size_t chunk;
-		uint8_t *base;
 
 		if (offset >= iov[i].iov_len) {
 			offset -= iov[i].iov_len;
 			continue;
 		}
-		base = (uint8_t *)iov[i].iov_base + offset;
 		chunk = iov[i].iov_len - offset;
 		if (chunk > len)
 			chunk = len;
-		err = write ? disk_write(d, base, chunk, pos) : disk_read(d, base, chunk, pos);
-		if (err)
-			return err;
-		pos += chunk;
+		data[nd].iov_base = (uint8_t *)iov[i].iov_base + offset;
+		data[nd++].iov_len = chunk;
 		len -= chunk;
 		offset = 0;
 	}
-	return 0;
-}
-
-/*
- * The same in one disk call: a guest's 1 MiB request arrives as some 256
- * page-sized segments, and one system call beats 256 by far.
- */
-static int blk_transfer(struct blk *b, const struct iovec *iov, unsigned int n,
-			size_t offset, size_t len, uint64_t pos, bool write)
-{
-	int err;
-
-	if (n == 1 || len > BLK_BOUNCE_MAX)
-		return blk_transfer_each(b->disk, iov, n, offset, len, pos, write);
-	if (!b->bounce)
-		b->bounce = xcalloc(1, BLK_BOUNCE_MAX);
-	if (write) {
-		iov_to_buf(iov, n, offset, b->bounce, len);
-		return disk_write(b->disk, b->bounce, len, pos);
-	}
-	err = disk_read(b->disk, b->bounce, len, pos);
-	if (!err)
-		iov_from_buf(iov, n, offset, b->bounce, len);
-	return err;
+	if (!nd)
+		return 0;
+	return write ? disk_writev(b->disk, data, nd, pos) : disk_readv(b->disk, data, nd, pos);
 }
 
 /* Zeroes without giving the space back, as write-zeroes without UNMAP asks. */

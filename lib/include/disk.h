@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #define DISK_ERROR_MAX		512
 
@@ -38,6 +39,13 @@ struct disk_ops {
 	const char *format;
 	int (*read)(struct disk *d, void *buf, size_t len, uint64_t offset);
 	int (*write)(struct disk *d, const void *buf, size_t len, uint64_t offset);
+	/*
+	 * Optional: the same for a scatter-gather list in one call, which may
+	 * change iov; without them disk_readv() and disk_writev() go through
+	 * a bounce buffer.
+	 */
+	int (*readv)(struct disk *d, struct iovec *iov, int n, uint64_t offset);
+	int (*writev)(struct disk *d, struct iovec *iov, int n, uint64_t offset);
 	/* Makes everything written so far durable. */
 	int (*flush)(struct disk *d);
 	/* The range reads back as zeros; whole blocks give their space back. */
@@ -54,6 +62,8 @@ struct disk {
 	uint32_t physical_sector_size;
 	int read_only;
 	char error[DISK_ERROR_MAX];
+	void *bounce;			/* disk_readv()/disk_writev() without ops */
+	size_t bounce_size;
 };
 
 struct disk_create_opts {
@@ -79,6 +89,13 @@ int disk_open(const char *path, int flags, struct disk **out, char err[DISK_ERRO
 
 int disk_read(struct disk *d, void *buf, size_t len, uint64_t offset);
 int disk_write(struct disk *d, const void *buf, size_t len, uint64_t offset);
+/*
+ * Vectored I/O, at most IOV_MAX segments: for a format that has the ops
+ * (raw) one system call straight to or from the segments; iov may be
+ * changed.
+ */
+int disk_readv(struct disk *d, struct iovec *iov, int n, uint64_t offset);
+int disk_writev(struct disk *d, struct iovec *iov, int n, uint64_t offset);
 int disk_flush(struct disk *d);
 int disk_discard(struct disk *d, uint64_t offset, uint64_t len);
 /* Flushes (unless read-only), closes the file and frees the disk. */
@@ -100,6 +117,13 @@ void disk_set_error(char err[DISK_ERROR_MAX], const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int disk_pread_full(int fd, void *buf, size_t len, uint64_t offset);
 int disk_pwrite_full(int fd, const void *buf, size_t len, uint64_t offset);
+/*
+ * The same for segments, which they change as they go; a read past the end
+ * of the file zero-fills what is left.
+ */
+int disk_preadv_full(int fd, struct iovec *iov, int n, uint64_t offset);
+int disk_pwritev_full(int fd, struct iovec *iov, int n, uint64_t offset);
+size_t disk_iov_length(const struct iovec *iov, int n);
 /* Is [offset, offset+len) inside the disk, and may it change (modifies)? */
 int disk_range_check(struct disk *d, const char *what, int modifies, size_t len, uint64_t offset);
 

@@ -58,6 +58,66 @@ int disk_pwrite_full(int fd, const void *buf, size_t len, uint64_t offset)
 	return 0;
 }
 
+size_t disk_iov_length(const struct iovec *iov, int n)
+{
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	return len;
+}
+
+/* Drops the first done bytes of [*iov, *iov + *n). */
+static void iov_advance(struct iovec **iov, int *n, size_t done)
+{
+	while (*n && done >= (*iov)->iov_len) {
+		done -= (*iov)->iov_len;
+		(*iov)++;
+		(*n)--;
+	}
+	if (*n) {
+		(*iov)->iov_base = (char *)(*iov)->iov_base + done;
+		(*iov)->iov_len -= done;
+	}
+}
+
+int disk_preadv_full(int fd, struct iovec *iov, int n, uint64_t offset)
+{
+	while (n) {
+		ssize_t got = preadv(fd, iov, n, offset);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0) {
+			/* The file ends before the disk does: the rest is zeros. */
+			for (; n; iov++, n--)
+				memset(iov->iov_base, 0, iov->iov_len);
+			break;
+		}
+		offset += got;
+		iov_advance(&iov, &n, got);
+	}
+	return 0;
+}
+
+int disk_pwritev_full(int fd, struct iovec *iov, int n, uint64_t offset)
+{
+	while (n) {
+		ssize_t put = pwritev(fd, iov, n, offset);
+
+		if (put < 0 && errno == EINTR)
+			continue;
+		if (put < 0)
+			return -errno;
+		offset += put;
+		iov_advance(&iov, &n, put);
+	}
+	return 0;
+}
+
 int disk_range_check(struct disk *d, const char *what, int modifies, size_t len, uint64_t offset)
 {
 	if (offset > d->size || len > d->size - offset) {
@@ -124,6 +184,61 @@ int disk_write(struct disk *d, const void *buf, size_t len, uint64_t offset)
 	return ret ? ret : d->ops->write(d, buf, len, offset);
 }
 
+static void *disk_bounce(struct disk *d, size_t len)
+{
+	if (len > d->bounce_size) {
+		void *p = realloc(d->bounce, len);
+
+		if (!p) {
+			disk_set_error(d->error, "%s: no memory for a %zu-byte transfer",
+				       d->name, len);
+			return NULL;
+		}
+		d->bounce = p;
+		d->bounce_size = len;
+	}
+	return d->bounce;
+}
+
+int disk_readv(struct disk *d, struct iovec *iov, int n, uint64_t offset)
+{
+	size_t len = disk_iov_length(iov, n), done = 0;
+	int ret = disk_range_check(d, "reading", 0, len, offset);
+	char *buf;
+	int i;
+
+	if (ret || d->ops->readv)
+		return ret ? ret : d->ops->readv(d, iov, n, offset);
+	if (n == 1)
+		return d->ops->read(d, iov[0].iov_base, len, offset);
+	buf = disk_bounce(d, len);
+	if (!buf)
+		return -ENOMEM;
+	ret = d->ops->read(d, buf, len, offset);
+	for (i = 0; !ret && i < n; done += iov[i].iov_len, i++)
+		memcpy(iov[i].iov_base, buf + done, iov[i].iov_len);
+	return ret;
+}
+
+int disk_writev(struct disk *d, struct iovec *iov, int n, uint64_t offset)
+{
+	size_t len = disk_iov_length(iov, n), done = 0;
+	int ret = disk_range_check(d, "writing", 1, len, offset);
+	char *buf;
+	int i;
+
+	if (ret || d->ops->writev)
+		return ret ? ret : d->ops->writev(d, iov, n, offset);
+	if (n == 1)
+		return d->ops->write(d, iov[0].iov_base, len, offset);
+	buf = disk_bounce(d, len);
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < n; done += iov[i].iov_len, i++)
+		memcpy(buf + done, iov[i].iov_base, iov[i].iov_len);
+	return d->ops->write(d, buf, len, offset);
+}
+
 int disk_flush(struct disk *d)
 {
 	return d->read_only ? 0 : d->ops->flush(d);
@@ -148,6 +263,7 @@ int disk_close(struct disk *d, char err[DISK_ERROR_MAX])
 			disk_set_error(err, "closing %s: %s", d->name, strerror(-ret));
 	}
 	free(d->name);
+	free(d->bounce);
 	d->ops->destroy(d);
 	return ret;
 }

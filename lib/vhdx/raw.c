@@ -47,6 +47,26 @@ static int raw_write(struct disk *d, const void *buf, size_t len, uint64_t offse
 	return ret;
 }
 
+static int raw_readv(struct disk *d, struct iovec *iov, int n, uint64_t offset)
+{
+	int ret = disk_preadv_full(d->fd, iov, n, offset);
+
+	if (ret)
+		disk_set_error(d->error, "reading %s at offset %llu: %s", d->name,
+			       (unsigned long long)offset, strerror(-ret));
+	return ret;
+}
+
+static int raw_writev(struct disk *d, struct iovec *iov, int n, uint64_t offset)
+{
+	int ret = disk_pwritev_full(d->fd, iov, n, offset);
+
+	if (ret)
+		disk_set_error(d->error, "writing %s at offset %llu: %s", d->name,
+			       (unsigned long long)offset, strerror(-ret));
+	return ret;
+}
+
 static int raw_flush(struct disk *d)
 {
 	if (fdatasync(d->fd)) {
@@ -96,6 +116,8 @@ static const struct disk_ops raw_ops = {
 	.format = "raw",
 	.read = raw_read,
 	.write = raw_write,
+	.readv = raw_readv,
+	.writev = raw_writev,
 	.flush = raw_flush,
 	.discard = raw_discard,
 	.destroy = raw_destroy,

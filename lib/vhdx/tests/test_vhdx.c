@@ -387,6 +387,67 @@ static void test_raw_format(void **state)
 	assert_true(allocated_bytes() < 64 * 1024);
 }
 
+/*
+ * disk_writev() and disk_readv() agree with disk_read() for uneven segments
+ * across a block boundary: raw through its own ops, VHDX through the bounce.
+ */
+static void check_vectored_io(struct disk *d)
+{
+	static const size_t out_seg[] = { 512, 3000, 1, 100000, 4096, 7 };
+	static const size_t in_seg[] = { 4096, 1, 103519 };
+	const uint64_t at = MiB - 50000;
+	size_t total = 0, done = 0;
+	struct iovec iov[6];
+	uint8_t *in, *out;
+	unsigned int i;
+
+	for (i = 0; i < 6; i++)
+		total += out_seg[i];
+	in = malloc(total);
+	out = calloc(1, total);
+	fill(in, total, 11);
+	for (i = 0; i < 6; done += out_seg[i], i++)
+		iov[i] = (struct iovec){ in + done, out_seg[i] };
+	assert_int_equal(disk_writev(d, iov, 6, at), 0);
+	assert_int_equal(disk_read(d, out, total, at), 0);
+	assert_memory_equal(in, out, total);
+
+	memset(out, 0, total);
+	for (i = 0, done = 0; i < 3; done += in_seg[i], i++)
+		iov[i] = (struct iovec){ out + done, in_seg[i] };
+	assert_int_equal(disk_iov_length(iov, 3), total);
+	assert_int_equal(disk_readv(d, iov, 3, at), 0);
+	assert_memory_equal(in, out, total);
+
+	iov[0] = (struct iovec){ out, total };
+	assert_int_equal(disk_readv(d, iov, 1, d->size - 512), -EINVAL);
+	assert_non_null(strstr(disk_error(d), "past the end"));
+	free(in);
+	free(out);
+}
+
+static void test_vectored_io(void **state)
+{
+	struct disk_create_opts opts = { .format = DISK_FORMAT_RAW, .size = 32 * MiB };
+	char err[DISK_ERROR_MAX];
+	struct disk *d;
+	int fd;
+
+	d = create(32 * MiB, MiB, 512);
+	assert_null(d->ops->writev);
+	check_vectored_io(d);
+	d = reopen(d, 0);
+	check_vectored_io(d);
+	disk_close(d, NULL);
+	assert_int_equal(check_problems(), 0);
+
+	fd = open(image, O_RDWR | O_TRUNC);
+	assert_int_equal(disk_create(fd, image, &opts, &d, err), 0);
+	assert_non_null(d->ops->writev);
+	check_vectored_io(d);
+	disk_close(d, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +464,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bat_entry_past_end_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_differencing_disk_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_raw_format, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vectored_io, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

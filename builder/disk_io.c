@@ -5,6 +5,7 @@
  * library.  One disk at a time.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,29 @@ const char *disk_fs_strerror(errcode_t err)
 struct dio {
 	struct disk *disk;
 	struct block_cache *cache;
+	uint64_t unsent;	/* bytes written since writeback was last started */
 };
+
+#define DIO_WRITEBACK_STEP	(8U << 20)
+
+/*
+ * Every DIO_WRITEBACK_STEP bytes written, starts the kernel writing the
+ * image out, and drops the pages it has already written from the page
+ * cache.  The image is not read back (the block cache holds what libext2fs
+ * rereads), so keeping those pages buys nothing: the page cache stays a few
+ * MiB instead of the whole image, its pages are reused instead of fresh
+ * ones (costly to touch first in a VM), and the final flush finds little
+ * left to write.  Both calls are hints; failing, they change nothing.
+ */
+static void dio_start_writeback(struct dio *dio, uint64_t len)
+{
+	dio->unsent += len;
+	if (dio->unsent < DIO_WRITEBACK_STEP)
+		return;
+	dio->unsent = 0;
+	sync_file_range(dio->disk->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	posix_fadvise(dio->disk->fd, 0, 0, POSIX_FADV_DONTNEED);
+}
 
 static errcode_t dio_open(const char *name, int flags, io_channel *channel)
 {
@@ -165,7 +188,10 @@ static errcode_t dio_write_blk64(io_channel io, unsigned long long block, int co
 	if (err)
 		return err;
 	ret = cache_write(c, block, count, data);
-	return ret ? disk_failed(dio->disk, ret) : 0;
+	if (ret)
+		return disk_failed(dio->disk, ret);
+	dio_start_writeback(dio, (uint64_t)count * io->block_size);
+	return 0;
 }
 
 static errcode_t dio_read_blk(io_channel io, unsigned long block, int count, void *data)

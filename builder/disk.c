@@ -244,7 +244,7 @@ static int build(const struct disk_args *args, struct tar_source *src, struct ar
 	if (!ret) {
 		ret = fs_populate(fs, src, first, epoch, &stats);
 		/* A decompressor that failed fails the build, even past the last entry. */
-		if (tar_source_close(src))
+		if (ret ? tar_source_close(src) : tar_source_finish(src))
 			ret = -1;
 		if (ret) {
 			ext2fs_free(fs);

@@ -17,6 +17,12 @@
  * device lock.  A driver reset bumps a generation count: requests queued
  * or in flight from before it are dropped instead of reaching the new
  * queue.
+ *
+ * Served in parallel, replies can overtake each other, which 9P allows
+ * for every message but one: the reply to a Tflush must come after the
+ * flushed request's, because the client takes Rflush to mean that the
+ * request's buffers are its own again.  A Tflush therefore waits until no
+ * worker holds its oldtag.
  */
 #include <errno.h>
 #include <linux/virtio_9p.h>
@@ -39,8 +45,9 @@
 
 /* One popped chain waiting for, or in the hands of, a worker. */
 struct p9_request {
-	struct p9_request *next;
+	struct p9_request *next;	/* in the queue, then among those in flight */
 	unsigned int generation;	/* the device's, when popped */
+	uint16_t tag;			/* the message's, or P9_NOTAG if too short */
 	struct virtq_chain chain;
 };
 
@@ -54,9 +61,10 @@ struct p9dev {
 
 	/* Guarded by dev->lock. */
 	struct p9_request *queue_head, *queue_tail;	/* popped, not yet taken */
+	struct p9_request *in_flight;			/* taken by a worker */
 	struct p9_request *free_list;
 	unsigned int generation;
-	pthread_cond_t work;
+	pthread_cond_t work, served;
 	pthread_t workers[P9_WORKERS];
 
 	atomic_ullong requests, bytes_read, bytes_written;
@@ -99,6 +107,42 @@ static void p9_count(struct p9dev *p, struct virtq_chain *c, size_t reply_len)
 		atomic_fetch_add(&p->bytes_written, count);
 }
 
+/* The tag of the chain's message, and for a Tflush the tag it flushes. */
+static void p9_peek_tags(struct p9_request *r, int *flushes)
+{
+	uint8_t hdr[P9_HEADER_SIZE + 2];
+	size_t n = iov_to_buf(r->chain.iov, r->chain.nout, 0, hdr, sizeof(hdr));
+
+	r->tag = P9_NOTAG;
+	*flushes = -1;
+	if (n < P9_HEADER_SIZE)
+		return;
+	r->tag = hdr[5] | hdr[6] << 8;
+	if (hdr[4] == P9_TFLUSH && n == sizeof(hdr))
+		*flushes = hdr[7] | hdr[8] << 8;
+}
+
+/* Lock held: whether another worker is still serving the request tagged TAG. */
+static bool p9_tag_in_flight(struct p9dev *p, struct p9_request *self, uint16_t tag)
+{
+	for (struct p9_request *r = p->in_flight; r; r = r->next)
+		if (r != self && r->tag == tag && r->generation == p->generation)
+			return true;
+	return false;
+}
+
+static void p9_in_flight_remove(struct p9dev *p, struct p9_request *r)
+{
+	struct p9_request **pp;
+
+	for (pp = &p->in_flight; *pp; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	pthread_cond_broadcast(&p->served);
+}
+
 static void *p9_worker(void *opaque)
 {
 	struct p9dev *p = opaque;
@@ -108,6 +152,7 @@ static void *p9_worker(void *opaque)
 	for (;;) {
 		struct p9_request *r;
 		struct virtq_chain *c;
+		int flushes;
 		size_t len;
 
 		while (!p->queue_head)
@@ -116,6 +161,12 @@ static void *p9_worker(void *opaque)
 		p->queue_head = r->next;
 		if (!p->queue_head)
 			p->queue_tail = NULL;
+		r->next = p->in_flight;
+		p->in_flight = r;
+		/* Requests are taken in order: one flushed is taken already. */
+		p9_peek_tags(r, &flushes);
+		while (flushes >= 0 && p9_tag_in_flight(p, r, flushes))
+			pthread_cond_wait(&p->served, &dev->lock);
 		pthread_mutex_unlock(&dev->lock);
 
 		/*
@@ -133,6 +184,7 @@ static void *p9_worker(void *opaque)
 			virtq_push(&dev->queues[0], c->head, len);
 			virtio_notify_used(dev, 0);
 		}
+		p9_in_flight_remove(p, r);
 		p9_request_put(p, r);
 	}
 	return NULL;
@@ -264,6 +316,7 @@ void virtio_9p_init(struct vm *vm, const struct share_options *opts, unsigned in
 	p->ops = p9_ops_template;
 	p->ops.config_size = sizeof(*p->config) + tag_len;
 	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->served, NULL);
 	p->dev = virtio_mmio_register(vm, &p->ops, p, p->config);
 	for (i = 0; i < P9_WORKERS; i++) {
 		err = pthread_create(&p->workers[i], NULL, p9_worker, p);

@@ -363,7 +363,7 @@ static int dispatch(struct req *q)
 	switch (q->t->type) {
 	case P9_TVERSION:	return op_version(q);
 	case P9_TATTACH:	return op_attach(q);
-	case P9_TFLUSH:		return 0; /* requests are served whole, none is pending */
+	case P9_TFLUSH:		return 0; /* served whole, none is pending here (vmm/virtio_9p.c orders Rflush after it) */
 	case P9_TWALK:		return op_walk(q);
 	case P9_TCLUNK:		return op_clunk(q);
 	case P9_TREMOVE:	return op_remove(q);

@@ -365,6 +365,46 @@ static void test_full_queue(void **state)
 	}
 }
 
+/* The used ring's position of the chain with head HEAD among the last N. */
+static unsigned int used_pos(uint16_t head, uint16_t start, unsigned int n)
+{
+	for (unsigned int k = 0; k < n; k++)
+		if (used->ring[(uint16_t)(start + k) % QSIZE].id == head)
+			return k;
+	fail_msg("chain %u was not among the %u used", head, n);
+	return 0;
+}
+
+/*
+ * Each request followed by a Tflush of it, many times: served by
+ * different workers, the Rflush must still come after the flushed
+ * request's reply (the client reuses the request's buffers on Rflush).
+ */
+static void test_flush_after_flushed(void **state)
+{
+	unsigned int i, round, n = 8;
+
+	for (round = 0; round < 300; round++) {
+		uint16_t start = avail_idx;
+
+		for (i = 0; i < n; i += 2) {
+			struct p9_fcall g = { .type = P9_TGETATTR, .tag = 200 + i,
+					      .u.tgetattr = { 0, P9_GETATTR_BASIC } };
+			struct p9_fcall f = { .type = P9_TFLUSH, .tag = 300 + i,
+					      .u.tflush.oldtag = 200 + i };
+
+			offer(i, p9_encode(&g, slot(i), REPLY_OFF), 512);
+			offer(i + 1, p9_encode(&f, slot(i + 1), REPLY_OFF), 512);
+		}
+		notify();
+		wait_used(start + n);
+		for (i = 0; i < n; i += 2)
+			if (used_pos(2 * i, start, n) > used_pos(2 * (i + 1), start, n))
+				fail_msg("round %u: Rflush of tag %u before the reply it flushes",
+					 round, 200 + i);
+	}
+}
+
 /* Requests in flight at a reset never land in the rings set up after it. */
 static void test_reset_in_flight(void **state)
 {
@@ -432,6 +472,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bad_sizes, setup),
 		cmocka_unit_test_setup(test_no_room_for_reply, setup),
 		cmocka_unit_test_setup(test_full_queue, setup),
+		cmocka_unit_test_setup(test_flush_after_flushed, setup),
 		cmocka_unit_test_setup(test_reset_in_flight, setup),
 	};
 

@@ -192,16 +192,27 @@ static void vcpu_handle_mmio(struct vcpu *vcpu)
 			(unsigned long long)run->mmio.phys_addr);
 }
 
+/* The vCPU's instruction, stack and page-fault address and page table, for a report. */
+static void vcpu_where(struct vcpu *vcpu, char *buf, size_t size)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) || ioctl(vcpu->fd, KVM_GET_SREGS, &sregs)) {
+		buf[0] = 0;
+		return;
+	}
+	snprintf(buf, size, " at rip 0x%llx, rsp 0x%llx, cr2 0x%llx, cr3 0x%llx",
+		 (unsigned long long)regs.rip, (unsigned long long)regs.rsp,
+		 (unsigned long long)sregs.cr2, (unsigned long long)sregs.cr3);
+}
+
 static void vcpu_report_crash(struct vcpu *vcpu, const char *what)
 {
-	struct kvm_regs regs;
-	char why[160];
+	char why[360], where[120];
 
-	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) == 0)
-		snprintf(why, sizeof(why), "vCPU %u: %s at rip 0x%llx", vcpu->id, what,
-			 (unsigned long long)regs.rip);
-	else
-		snprintf(why, sizeof(why), "vCPU %u: %s", vcpu->id, what);
+	vcpu_where(vcpu, where, sizeof(where));
+	snprintf(why, sizeof(why), "vCPU %u: %s%s", vcpu->id, what, where);
 	vm_stop(vcpu->vm, EXIT_GUEST_CRASH, why);
 }
 
@@ -221,7 +232,7 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	case KVM_EXIT_INTR:
 		return true;
 	case KVM_EXIT_SHUTDOWN:
-		/* A triple fault: on a PC that resets the machine. */
+		/* A triple fault: on a PC that resets the machine (KVM has reset the vCPU too). */
 		vm_stop(vcpu->vm, EXIT_GUEST_RESET, "the guest triple-faulted (a reset)");
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:

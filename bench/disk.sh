@@ -29,21 +29,34 @@ fi
 gzip -dc "$src" >"$w/rootfs.tar"
 xz -T0 -6 -c "$w/rootfs.tar" >"$w/rootfs.tar.xz"
 
-# best_of CMD...: of $runs runs, the fastest wall-clock time and the least
-# CPU time (user + system, children included), in seconds: "WALL CPU".
-# CPU time is what a busy machine disturbs least.
+# time_one CMD...: one run's wall-clock and CPU time (user + system,
+# children included), in seconds: "WALL CPU".
+time_one() {
+	local out=$w/time.out wall u s
+	sync
+	/usr/bin/time -f '%e %U %S' -o "$out" bash -c "$(declare -f "$1"); w='$w' mk='$mk' size='$size'; $*" \
+		>/dev/null 2>&1 || { echo "bench/disk.sh: failed: $*" >&2; exit 1; }
+	read -r wall u s <"$out"
+	echo "$wall $(echo "$u + $s" | bc)"
+}
+
+# best_of "CMD..." ...: each command $runs times, taking turns (so that
+# a slow spell of the machine or what the one before left to write back
+# falls on all of them), and for each the fastest wall-clock time and the
+# least CPU time, a "WALL CPU" line each.  CPU time is what a busy machine
+# disturbs least.
 best_of() {
-	local best= cpu= out=$w/time.out wall c
+	local -a best cpu
+	local i wall c
 	for _ in $(seq "$runs"); do
-		sync
-		/usr/bin/time -f '%e %U %S' -o "$out" bash -c "$(declare -f "$1"); w='$w' mk='$mk' size='$size'; $*" \
-			>/dev/null 2>&1 || { echo "bench/disk.sh: failed: $*" >&2; exit 1; }
-		read -r wall u s <"$out"
-		c=$(echo "$u + $s" | bc)
-		if [[ -z $best ]] || (($(echo "$wall < $best" | bc))); then best=$wall; fi
-		if [[ -z $cpu ]] || (($(echo "$c < $cpu" | bc))); then cpu=$c; fi
+		for ((i = 1; i <= $#; i++)); do
+			# shellcheck disable=SC2086 # each argument is a command line
+			read -r wall c < <(time_one ${!i})
+			if [[ -z ${best[i]:-} ]] || (($(echo "$wall < ${best[i]}" | bc))); then best[i]=$wall; fi
+			if [[ -z ${cpu[i]:-} ]] || (($(echo "$c < ${cpu[i]}" | bc))); then cpu[i]=$c; fi
+		done
 	done
-	echo "$best $cpu"
+	for ((i = 1; i <= $#; i++)); do echo "${best[i]} ${cpu[i]}"; done
 }
 
 ours() { rm -f "$w/ours.vhdx"; "$mk" disk --from "$1" --out "$w/ours.vhdx" --size "$size"; }
@@ -66,12 +79,15 @@ echo "tarball: $(mib "$(stat -c %s "$w/rootfs.tar")") uncompressed, $(mib "$(sta
 	"$(tar -tf "$w/rootfs.tar" | wc -l) entries; virtual size $size; best of $runs; $(nproc) CPUs"
 for kind in tar tar.xz; do
 	in=$w/rootfs.$kind
-	read -r t_ours c_ours < <(best_of ours "$in")
-	read -r t_pipe c_pipe < <(best_of pipeline "$in")
+	if [[ $kind == tar.xz ]]; then
+		{ read -r t_ours c_ours; read -r t_pipe c_pipe; read -r t_floor c_floor; } < \
+			<(best_of "ours $in" "pipeline $in" "floor $in")
+	else
+		{ read -r t_ours c_ours; read -r t_pipe c_pipe; } < <(best_of "ours $in" "pipeline $in")
+	fi
 	printf '%-7s mkwslimage disk %6.2f s (cpu %6.2f s)   pipeline %6.2f s (cpu %6.2f s)   pipeline/ours %sx (cpu %sx)\n' \
 		"$kind" "$t_ours" "$c_ours" "$t_pipe" "$c_pipe" "$(ratio "$t_pipe" "$t_ours")" "$(ratio "$c_pipe" "$c_ours")"
 	if [[ $kind == tar.xz ]]; then
-		read -r t_floor c_floor < <(best_of floor "$in")
 		printf '%-7s xz -dc >/dev/null %6.2f s (cpu %6.2f s)   ours/floor %sx (cpu %sx)\n' "" \
 			"$t_floor" "$c_floor" "$(ratio "$t_ours" "$t_floor")" "$(ratio "$c_ours" "$c_floor")"
 	fi

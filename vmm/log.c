@@ -80,6 +80,30 @@ void *xcalloc(size_t n, size_t size)
 	return p;
 }
 
+/*
+ * Every thread of ours gets a 1 MiB stack, not glibc's 8 MiB: with
+ * transparent huge pages on, the few KiB an 8 MiB stack touches come as a
+ * 2 MiB page, a whole huge page of RSS per thread.  A mapping this small
+ * holds no aligned huge page, and 1 MiB is far more than any of them uses.
+ */
+#define THREAD_STACK_SIZE (1 << 20)
+
+void xthread_create(pthread_t *thread, void *(*fn)(void *), void *arg, const char *what)
+{
+	pthread_attr_t attr;
+	int err;
+
+	pthread_attr_init(&attr);
+	err = pthread_attr_setstacksize(&attr, THREAD_STACK_SIZE);
+	if (!err)
+		err = pthread_create(thread, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		errno = err;
+		die_errno("starting %s", what);
+	}
+}
+
 char *xstrdup(const char *s)
 {
 	char *p = strdup(s);

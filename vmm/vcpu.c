@@ -317,18 +317,16 @@ void vcpus_start(struct vm *vm)
 {
 	struct sigaction sa = { .sa_handler = vcpu_kick_handler };
 	unsigned int i;
-	int err;
 
 	/* No SA_RESTART: the kick must make KVM_RUN return. */
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIG_VCPU_KICK, &sa, NULL) < 0)
 		die_errno("installing the vCPU kick signal handler");
 	for (i = 0; i < vm->ncpus; i++) {
-		err = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
-		if (err) {
-			errno = err;
-			die_errno("starting the thread of vCPU %u", i);
-		}
+		char what[32];
+
+		snprintf(what, sizeof(what), "the thread of vCPU %u", i);
+		xthread_create(&vm->vcpus[i].thread, vcpu_thread, &vm->vcpus[i], what);
 		vm->vcpus[i].started = true;
 	}
 }

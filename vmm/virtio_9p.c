@@ -293,6 +293,7 @@ void virtio_9p_init(struct vm *vm, const struct share_options *opts, unsigned in
 		.max_fids = p9_fid_budget(total_shares),
 	};
 	size_t tag_len = strlen(opts->tag);
+	char what[VIRTIO_9P_MAX_TAG + 32];
 	struct p9dev *p;
 	unsigned int i;
 	int err;
@@ -318,11 +319,9 @@ void virtio_9p_init(struct vm *vm, const struct share_options *opts, unsigned in
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->served, NULL);
 	p->dev = virtio_mmio_register(vm, &p->ops, p, p->config);
-	for (i = 0; i < P9_WORKERS; i++) {
-		err = pthread_create(&p->workers[i], NULL, p9_worker, p);
-		if (err)
-			die("--share %s: starting a worker thread: %s", opts->tag, strerror(err));
-	}
+	snprintf(what, sizeof(what), "a worker thread of share %s", opts->tag);
+	for (i = 0; i < P9_WORKERS; i++)
+		xthread_create(&p->workers[i], p9_worker, p, what);
 	if (!nshares)
 		control_stats(p9_stats, NULL);
 	shares[nshares++] = p;

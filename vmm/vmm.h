@@ -33,6 +33,8 @@ __attribute__((format(printf, 1, 2))) void pr_info(const char *fmt, ...);
 
 void *xcalloc(size_t n, size_t size);
 char *xstrdup(const char *s);
+/* pthread_create with our stack size; dies saying it was starting WHAT. */
+void xthread_create(pthread_t *thread, void *(*fn)(void *), void *arg, const char *what);
 
 /* Guest RAM: one host mapping, shown to the guest in one or two slots. */
 struct guest_mem {

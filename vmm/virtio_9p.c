@@ -94,17 +94,16 @@ static void p9_request_put(struct p9dev *p, struct p9_request *r)
 static void p9_count(struct p9dev *p, struct virtq_chain *c, size_t reply_len)
 {
 	uint8_t hdr[P9_RREAD_HEADER];
-	uint32_t count;
+	struct p9_peek reply;
 
 	atomic_fetch_add(&p->requests, 1);
 	if (reply_len < sizeof(hdr) ||
-	    iov_to_buf(virtq_chain_in(c), c->nin, 0, hdr, sizeof(hdr)) != sizeof(hdr))
+	    p9_peek(hdr, iov_to_buf(virtq_chain_in(c), c->nin, 0, hdr, sizeof(hdr)), &reply))
 		return;
-	count = hdr[7] | hdr[8] << 8 | hdr[9] << 16 | (uint32_t)hdr[10] << 24;
-	if (hdr[4] == P9_RREAD)
-		atomic_fetch_add(&p->bytes_read, count);
-	else if (hdr[4] == P9_RWRITE)
-		atomic_fetch_add(&p->bytes_written, count);
+	if (reply.type == P9_RREAD)
+		atomic_fetch_add(&p->bytes_read, reply.first);
+	else if (reply.type == P9_RWRITE)
+		atomic_fetch_add(&p->bytes_written, reply.first);
 }
 
 /* The tag of the chain's message, and for a Tflush the tag it flushes. */
@@ -112,14 +111,15 @@ static void p9_peek_tags(struct p9_request *r, int *flushes)
 {
 	uint8_t hdr[P9_HEADER_SIZE + 2];
 	size_t n = iov_to_buf(r->chain.iov, r->chain.nout, 0, hdr, sizeof(hdr));
+	struct p9_peek req;
 
 	r->tag = P9_NOTAG;
 	*flushes = -1;
-	if (n < P9_HEADER_SIZE)
+	if (p9_peek(hdr, n, &req))
 		return;
-	r->tag = hdr[5] | hdr[6] << 8;
-	if (hdr[4] == P9_TFLUSH && n == sizeof(hdr))
-		*flushes = hdr[7] | hdr[8] << 8;
+	r->tag = req.tag;
+	if (req.type == P9_TFLUSH && n == sizeof(hdr))
+		*flushes = req.first;
 }
 
 /* Lock held: whether another worker is still serving the request tagged TAG. */

@@ -277,6 +277,19 @@ size_t p9_encode(const struct p9_fcall *f, void *buf, size_t cap);
 uint32_t p9_msg_size(const void *buf);
 
 /*
+ * For a transport that looks at a message around the server: its header,
+ * read from the first LEN bytes at BUF, and the field after it (Tflush's
+ * oldtag, the count of Rread and Rwrite) from as many of its bytes as LEN
+ * holds, up to 4.  Returns 0, or -EBADMSG when LEN < P9_HEADER_SIZE.
+ */
+struct p9_peek {
+	uint8_t type;
+	uint16_t tag;
+	uint32_t first;
+};
+int p9_peek(const void *buf, size_t len, struct p9_peek *p);
+
+/*
  * For transports whose data is not next to its header (see
  * p9_server_handlev): decode a Twrite from its first P9_TWRITE_HEADER
  * bytes, given the message's whole length TOTAL (data stays NULL), and

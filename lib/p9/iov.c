@@ -184,7 +184,7 @@ size_t p9_server_handlev(struct p9_server *s, const struct iovec *req, int nreq,
 {
 	size_t cap, total, got;
 	uint8_t hdr[P9_TWRITE_HEADER];
-	uint16_t tag = P9_NOTAG;
+	struct p9_peek peek = { .tag = P9_NOTAG };
 
 	if (nreq < 0 || nreply < 0)
 		return 0;
@@ -193,16 +193,15 @@ size_t p9_server_handlev(struct p9_server *s, const struct iovec *req, int nreq,
 		return 0;
 	total = iov_total(req, nreq);
 	got = gather(hdr, req, nreq, 0, sizeof(hdr));
-	if (got >= P9_HEADER_SIZE)
-		tag = hdr[5] | hdr[6] << 8;
+	p9_peek(hdr, got, &peek);
 	if (nreq > P9_MAX_IOV || nreply > P9_MAX_IOV)
-		return reply_error(reply, nreply, tag, -EINVAL);
+		return reply_error(reply, nreply, peek.tag, -EINVAL);
 	/* A message longer than any msize: refused before it is gathered. */
 	if (total > s->max_msize)
-		return reply_error(reply, nreply, tag, -EMSGSIZE);
-	if (got >= P9_HEADER_SIZE && hdr[4] == P9_TREAD && total == TREAD_SIZE)
+		return reply_error(reply, nreply, peek.tag, -EMSGSIZE);
+	if (got >= P9_HEADER_SIZE && peek.type == P9_TREAD && total == TREAD_SIZE)
 		return handle_read(s, hdr, reply, nreply, cap);
-	if (got == P9_TWRITE_HEADER && hdr[4] == P9_TWRITE)
+	if (got == P9_TWRITE_HEADER && peek.type == P9_TWRITE)
 		return handle_write(s, hdr, req, nreq, total, reply, nreply, cap);
 	return handle_bounced(s, req, nreq, total, reply, nreply, cap);
 }

@@ -383,6 +383,20 @@ uint32_t p9_msg_size(const void *buf)
 	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+int p9_peek(const void *buf, size_t len, struct p9_peek *p)
+{
+	const uint8_t *b = buf;
+
+	if (len < P9_HEADER_SIZE)
+		return -EBADMSG;
+	p->type = b[4];
+	p->tag = b[5] | b[6] << 8;
+	p->first = 0;
+	for (size_t i = P9_HEADER_SIZE; i < len && i < P9_HEADER_SIZE + 4; i++)
+		p->first |= (uint32_t)b[i] << 8 * (i - P9_HEADER_SIZE);
+	return 0;
+}
+
 int p9_decode(const void *buf, size_t len, struct p9_fcall *f)
 {
 	struct cursor c = { .buf = (uint8_t *)buf, .end = len };

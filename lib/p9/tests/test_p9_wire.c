@@ -171,6 +171,29 @@ static void test_known_bytes(void **state)
 	assert_int_equal(v.tag, P9_NOTAG);
 }
 
+/* p9_peek reads a header and the field after it from however much of a message there is. */
+static void test_peek(void **state)
+{
+	struct p9_fcall flush = { .type = P9_TFLUSH, .tag = 0x1234, .u.tflush = { 0xbeef } };
+	static const uint8_t rread[] = { 15, 0, 0, 0, P9_RREAD, 7, 0, 4, 3, 2, 1 };
+	struct p9_peek p;
+	uint8_t buf[64];
+	size_t len = p9_encode(&flush, buf, sizeof(buf));
+
+	assert_int_equal(len, P9_HEADER_SIZE + 2);
+	assert_int_equal(p9_peek(buf, len, &p), 0);
+	assert_int_equal(p.type, P9_TFLUSH);
+	assert_int_equal(p.tag, 0x1234);
+	assert_int_equal(p.first, 0xbeef);
+	assert_int_equal(p9_peek(rread, sizeof(rread), &p), 0);
+	assert_int_equal(p.type, P9_RREAD);
+	assert_int_equal(p.tag, 7);
+	assert_int_equal(p.first, 0x01020304);
+	assert_int_equal(p9_peek(rread, P9_HEADER_SIZE, &p), 0);
+	assert_int_equal(p.first, 0);
+	assert_int_equal(p9_peek(rread, P9_HEADER_SIZE - 1, &p), -EBADMSG);
+}
+
 /* Every shortened copy of every message is refused, and so is one byte more. */
 static void test_truncated_and_padded_messages_fail(void **state)
 {
@@ -324,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_every_message_round_trips),
 		cmocka_unit_test(test_fields_survive),
 		cmocka_unit_test(test_known_bytes),
+		cmocka_unit_test(test_peek),
 		cmocka_unit_test(test_truncated_and_padded_messages_fail),
 		cmocka_unit_test(test_encode_never_overruns),
 		cmocka_unit_test(test_bad_counts_and_types),

@@ -199,7 +199,7 @@ size_t p9_server_handlev(struct p9_server *s, const struct iovec *req, int nreq,
 	/* A message longer than any msize: refused before it is gathered. */
 	if (total > s->max_msize)
 		return reply_error(reply, nreply, peek.tag, -EMSGSIZE);
-	if (got >= P9_HEADER_SIZE && peek.type == P9_TREAD && total == TREAD_SIZE)
+	if (peek.type == P9_TREAD && total == TREAD_SIZE)
 		return handle_read(s, hdr, reply, nreply, cap);
 	if (got == P9_TWRITE_HEADER && peek.type == P9_TWRITE)
 		return handle_write(s, hdr, req, nreq, total, reply, nreply, cap);

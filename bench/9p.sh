@@ -86,7 +86,7 @@ fresh() {
 
 # measure NAME CMD...: one boot; appends "untar_share untar_ext4 write read".
 measure() {
-	local name=$1 line us= ue= wr= rd= files= failed=
+	local name=$1 line shown= us= ue= wr= rd= files= failed=
 	shift
 	fresh
 	coproc VM { exec "$@" 2>&1 </dev/null; }
@@ -115,8 +115,11 @@ measure() {
 			kill "$vm_pid" 2>/dev/null
 			break ;;
 		esac
-		# Progress: a nested run takes minutes.
-		[[ $line == "p9bench: "* ]] && echo "bench: $name: ${line#p9bench: }" >&2
+		# Progress (a nested run takes minutes), once for the two copies.
+		if [[ $line == "p9bench: "* && $line != "$shown" ]]; then
+			echo "bench: $name: ${line#p9bench: }" >&2
+			shown=$line
+		fi
 	done
 	wait "$vm_pid" 2>/dev/null || true
 	kill "$watchdog" 2>/dev/null || true

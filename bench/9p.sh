@@ -86,7 +86,7 @@ fresh() {
 
 # measure NAME CMD...: one boot; appends "untar_share untar_ext4 write read".
 measure() {
-	local name=$1 line shown= us= ue= wr= rd= files= failed=
+	local name=$1 line last= us= ue= wr= rd= files= failed=
 	shift
 	fresh
 	coproc VM { exec "$@" 2>&1 </dev/null; }
@@ -99,6 +99,11 @@ measure() {
 		printf "%s\n" "$line" >>"$work/$name.log"
 		# The same lines come through the kernel log too, time-stamped.
 		[[ $line == "["*"] p9bench: "* ]] && line=${line#*\] }
+		if [[ $line == "p9bench: "* ]]; then
+			# The second copy tells nothing new.
+			[[ $line == "$last" ]] && continue
+			last=$line
+		fi
 		case $line in
 		"p9bench: untar-share "*) us=${line##* } ;;
 		"p9bench: untar-ext4 "*) ue=${line##* } ;;
@@ -107,7 +112,6 @@ measure() {
 		"p9bench: files "*) files=${line#p9bench: files } ;;
 		"p9bench: FAIL"*)
 			# Figures from a guest without its devices would be of tmpfs.
-			echo "bench: $name: $line" >&2
 			failed=1 ;;
 		"p9bench: mount "*) ;;
 		"p9bench: done")
@@ -115,11 +119,8 @@ measure() {
 			kill "$vm_pid" 2>/dev/null
 			break ;;
 		esac
-		# Progress (a nested run takes minutes), once for the two copies.
-		if [[ $line == "p9bench: "* && $line != "$shown" ]]; then
-			echo "bench: $name: ${line#p9bench: }" >&2
-			shown=$line
-		fi
+		# Progress (a nested run takes minutes), and what failed.
+		[[ $line == "p9bench: "* ]] && echo "bench: $name: ${line#p9bench: }" >&2
 	done
 	wait "$vm_pid" 2>/dev/null || true
 	kill "$watchdog" 2>/dev/null || true
